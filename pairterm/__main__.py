@@ -1,0 +1,5 @@
+import sys
+
+from pairterm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,143 @@
+"""Engine and editor settings: defaults, then the TOML config file, then command-line flags."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from pairterm import paths
+from pairterm.errors import UserError
+
+DEFAULT_ETA = 6.0
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What the suggestion engine needs. `model=None` means the shipped default GGUF."""
+
+    model: Path | None = None
+    adapter: Path | None = None
+    eta: float = DEFAULT_ETA
+    max_tokens: int = 48
+    n_ctx: int = 2048
+    threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    # The prompt is the text before the cursor, at most `window_chars` long; its start moves in
+    # steps of `window_step` characters so llama.cpp's prefix cache survives ordinary typing.
+    window_chars: int = 3000
+    window_step: int = 1000
+    debounce_ms: int = 120
+    log: bool = True
+
+    def model_path(self) -> Path:
+        if self.model is not None:
+            return self.model
+        found = paths.default_model_path()
+        if found is None:
+            raise UserError(
+                "no model: the default model package is missing; run `make run` to install it "
+                "or pass --model PATH.gguf"
+            )
+        return found
+
+
+_TOML_TYPES = {
+    "model": str,
+    "adapter": str,
+    "eta": (int, float),
+    "max_tokens": int,
+    "n_ctx": int,
+    "threads": int,
+    "window_chars": int,
+    "window_step": int,
+    "debounce_ms": int,
+    "log": bool,
+}
+
+
+def parse_eta(text: str) -> float:
+    """η in bits; `inf` turns the gate off. Negative or NaN is a user error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"--eta must be a number of bits or 'inf', got {text!r}") from None
+    if math.isnan(value) or value < 0:
+        raise UserError(f"--eta must be >= 0 bits, got {text!r}")
+    return value
+
+
+def _optional_path(value: str | None) -> Path | None:
+    if value is None or value.lower() == "none" or value == "":
+        return None
+    return Path(value).expanduser()
+
+
+def load_file_config(path: Path | None = None) -> dict[str, object]:
+    """Read the TOML config; a missing file is an empty config, a broken one a UserError."""
+    path = path or paths.config_file()
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"config file {path} is not valid TOML: {exc}") from None
+    table = data.get("engine", data)
+    out: dict[str, object] = {}
+    for key, value in table.items():
+        if key not in _TOML_TYPES:
+            continue
+        want = _TOML_TYPES[key]
+        if isinstance(value, bool) and want is not bool or not isinstance(value, want):
+            raise UserError(f"config file {path}: `{key}` has the wrong type ({value!r})")
+        out[key] = value
+    return out
+
+
+def build_config(overrides: dict[str, object] | None = None, file: Path | None = None) -> EngineConfig:
+    """Defaults ← config file ← overrides (already-parsed CLI values; None means 'not given')."""
+    cfg = EngineConfig()
+    merged = load_file_config(file)
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    known = {f.name for f in fields(EngineConfig)}
+    values: dict[str, object] = {}
+    for key, value in merged.items():
+        if key not in known:
+            continue
+        if key in ("model", "adapter"):
+            value = value if isinstance(value, Path) else _optional_path(str(value))
+        elif key == "eta":
+            value = parse_eta(str(value))
+        values[key] = value
+    cfg = replace(cfg, **values)
+    if cfg.max_tokens < 1:
+        raise UserError(f"--max-tokens must be at least 1, got {cfg.max_tokens}")
+    return cfg
+
+
+def add_engine_args(parser: argparse.ArgumentParser) -> None:
+    """The engine flags every command shares (DESIGN.md §5)."""
+    parser.add_argument("--model", metavar="GGUF", help="model file (default: SmolLM2-135M Q4_1)")
+    parser.add_argument("--adapter", metavar="GGUF", help="llama.cpp LoRA adapter, or 'none'")
+    parser.add_argument("--eta", metavar="BITS", help="surprise budget in bits; 'inf' disables the gate")
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="token cap per suggestion")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for llama.cpp")
+
+
+def config_from_args(args: argparse.Namespace) -> EngineConfig:
+    overrides: dict[str, object] = {
+        "model": getattr(args, "model", None),
+        "adapter": getattr(args, "adapter", None),
+        "eta": getattr(args, "eta", None),
+        "max_tokens": getattr(args, "max_tokens", None),
+        "threads": getattr(args, "threads", None),
+    }
+    if getattr(args, "no_log", False):
+        overrides["log"] = False
+    # `--adapter none` must beat an adapter named in the config file.
+    if isinstance(overrides["adapter"], str) and overrides["adapter"].lower() == "none":
+        overrides["adapter"] = ""
+    cfg = build_config(overrides)
+    return cfg

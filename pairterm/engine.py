@@ -1,0 +1,222 @@
+"""The suggestion engine: llama.cpp in-process, greedy decode, the empowerment gate, post-filters.
+
+One Engine owns one llama.cpp context. Calls are serialised by a lock because a cancelled
+worker thread may still be finishing its current token when the next request arrives; the
+`cancelled` callback is checked between prefill chunks and between tokens so that it stops soon.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from pairterm.config import EngineConfig
+from pairterm.errors import UserError
+from pairterm.gate import (
+    greedy_token_bits,
+    logical_line_indent,
+    mid_line_allowed,
+    postfilter,
+    structural_cut,
+    within_budget,
+)
+from pairterm.model_file import check_gguf
+
+PREFILL_CHUNK = 64
+
+
+@dataclass
+class Suggestion:
+    text: str
+    tokens: int
+    total_bits: float
+    stop_reason: str
+    latency_ms: float
+    token_bits: list[float] = field(default_factory=list)
+    prompt_tokens: int = 0
+    prefill_tokens: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["total_bits"] = round(self.total_bits, 4)
+        data["latency_ms"] = round(self.latency_ms, 2)
+        data["token_bits"] = [round(b, 4) for b in self.token_bits]
+        return data
+
+
+def prompt_window(before: str, window_chars: int, step: int) -> str:
+    """The tail of `before` the model sees: at most `window_chars`, starting at a multiple of
+    `step` (then at the next line start), so the start stays put while the user types on."""
+    n = len(before)
+    if n <= window_chars:
+        return before
+    step = max(1, min(step, window_chars))
+    start = ((n - window_chars) // step + 1) * step
+    newline = before.find("\n", start, n - 1)
+    if newline != -1:
+        start = newline + 1
+    return before[start:]
+
+
+def _common_prefix(a: np.ndarray, b: list[int]) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.nonzero(a[:n] != np.asarray(b[:n], dtype=a.dtype))[0]
+    return int(diff[0]) if len(diff) else n
+
+
+class Engine:
+    """Loads the model once; `suggest()` proposes ghost text for a cursor position."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        from llama_cpp import Llama, llama_cpp  # imported here: a missing wheel is a clear error
+
+        self.config = config
+        self.model_path = config.model_path()
+        check_gguf(self.model_path, "model")
+        if config.adapter is not None:
+            check_gguf(config.adapter, "adapter")
+        try:
+            self.llama = Llama(
+                model_path=str(self.model_path),
+                lora_path=str(config.adapter) if config.adapter else None,
+                n_ctx=config.n_ctx,
+                n_batch=256,
+                n_threads=config.threads,
+                n_threads_batch=config.threads,
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            what = f"adapter {config.adapter}" if config.adapter else f"model {self.model_path}"
+            raise UserError(f"could not load {what}: {exc}") from None
+        self._lib = llama_cpp
+        self._vocab = self.llama._model.vocab
+        self._n_vocab = self.llama.n_vocab()
+        self._lock = threading.Lock()
+        self.model_name = self.model_path.name
+        self.adapter_name = config.adapter.name if config.adapter else None
+
+    # -- tokens -------------------------------------------------------------------------------
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        return self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False)
+
+    def _is_eog(self, token: int) -> bool:
+        return bool(self._lib.llama_vocab_is_eog(self._vocab, token))
+
+    def _last_logits(self) -> np.ndarray:
+        ptr = self.llama._ctx.get_logits()
+        return np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).copy()
+
+    # -- prefix cache -------------------------------------------------------------------------
+    def _prefill(self, tokens: list[int], cancelled: Callable[[], bool]) -> int | None:
+        """Bring the context to `tokens`, reusing the cached prefix; returns tokens evaluated,
+        or None if cancelled. Afterwards the context's last logits are those of tokens[-1]."""
+        llama = self.llama
+        common = _common_prefix(llama.input_ids[: llama.n_tokens], tokens)
+        common = min(common, len(tokens) - 1)  # at least one token, for fresh logits
+        llama.n_tokens = common
+        rest = tokens[common:]
+        for i in range(0, len(rest), PREFILL_CHUNK):
+            if cancelled():
+                return None
+            llama.eval(rest[i : i + PREFILL_CHUNK])
+        return len(rest)
+
+    # -- the main call ------------------------------------------------------------------------
+    def suggest(
+        self,
+        before: str,
+        after: str = "",
+        cancelled: Callable[[], bool] | None = None,
+        *,
+        eta: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Suggestion:
+        start = time.perf_counter()
+        cancelled = cancelled or (lambda: False)
+        eta = self.config.eta if eta is None else eta
+        max_tokens = self.config.max_tokens if max_tokens is None else max_tokens
+
+        def result(text: str, reason: str, **kw: object) -> Suggestion:
+            ms = (time.perf_counter() - start) * 1000.0
+            return Suggestion(text=text, stop_reason=reason, latency_ms=ms, **kw)  # type: ignore[arg-type]
+
+        after_line = after.split("\n", 1)[0]
+        if after_line.strip() and not mid_line_allowed(after_line):
+            return result("", "mid_line", tokens=0, total_bits=0.0)
+        if eta <= 0:
+            return result("", "eta", tokens=0, total_bits=0.0)
+
+        window = prompt_window(before, self.config.window_chars, self.config.window_step)
+        prompt = self.tokenize(window)
+        room = self.config.n_ctx - max_tokens - 1
+        if len(prompt) > room:
+            prompt = prompt[-room:]
+        line_before = before.rsplit("\n", 1)[-1]
+        with self._lock:
+            prefilled = self._prefill(prompt, cancelled)
+            if prefilled is None:
+                return result("", "cancelled", tokens=0, total_bits=0.0, prompt_tokens=len(prompt))
+            raw, kept_bits, reason = self._decode(
+                line_before, logical_line_indent(before), eta, max_tokens, cancelled
+            )
+        text, filtered = postfilter(raw, before, after)
+        if reason == "cancelled":
+            text = ""
+        elif filtered in ("repeat", "mid_line"):
+            reason = filtered
+        return result(
+            text,
+            reason,
+            tokens=len(kept_bits),
+            total_bits=float(sum(kept_bits)),
+            token_bits=kept_bits,
+            prompt_tokens=len(prompt),
+            prefill_tokens=prefilled,
+        )
+
+    def _decode(
+        self,
+        line_before: str,
+        base_indent: int | None,
+        eta: float,
+        max_tokens: int,
+        cancelled: Callable[[], bool],
+    ) -> tuple[str, list[float], str]:
+        """Greedy decode under the gate. Returns (text, surprise of each kept token, stop reason)."""
+        pieces = bytearray()
+        bits_kept: list[float] = []
+        total = 0.0
+        text = ""
+        for step in range(max_tokens):
+            if cancelled():
+                return text, bits_kept, "cancelled"
+            token, bits = greedy_token_bits(self._last_logits())
+            if self._is_eog(token):
+                return text, bits_kept, "eos"
+            if not within_budget(total, bits, eta):
+                return text, bits_kept, "eta"
+            pieces += self.llama.detokenize([token], special=False)
+            candidate = pieces.decode("utf-8", errors="ignore")
+            cut = structural_cut(line_before, candidate, base_indent)
+            if cut is not None:
+                return candidate[: cut[0]], bits_kept, cut[1]
+            total += bits
+            bits_kept.append(bits)
+            text = candidate
+            if step + 1 < max_tokens:
+                self.llama.eval([token])
+        return text, bits_kept, "max_tokens"
+
+    def close(self) -> None:
+        llama = getattr(self, "llama", None)
+        if llama is not None:
+            llama.close()
+            self.llama = None  # type: ignore[assignment]
+

@@ -1,0 +1,1 @@
+"""The Textual editor: a code TextArea with multi-line ghost text from the engine."""

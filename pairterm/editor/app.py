@@ -1,0 +1,329 @@
+"""The editor application: file, engine, ghost text, saving, recovery, and the status bar.
+
+Every model call runs in an exclusive thread worker; a keystroke bumps `version`, which both
+cancels the running decode (checked between tokens) and marks its result stale.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.timer import Timer
+from textual.widgets import Static, TextArea
+from textual.worker import get_current_worker
+
+from pairterm.config import EngineConfig
+from pairterm.editor.accepted_spans import AcceptedSpans
+from pairterm.editor.ghost_area import GhostTextArea
+from pairterm.editor.recovery import RecoveryStore
+from pairterm.editor.savefile import DiskState, atomic_write
+from pairterm.editor.screens import AskPath, Confirm
+from pairterm.engine import Engine, Suggestion
+from pairterm.errors import UserError
+from pairterm.interaction_log import RECENT_S, InteractionLog
+
+LANGUAGES = {
+    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
+    ".ts": "javascript", ".rs": "rust", ".go": "go", ".java": "java", ".json": "json",
+    ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".md": "markdown", ".html": "html",
+    ".htm": "html", ".css": "css", ".sh": "bash", ".bash": "bash", ".sql": "sql", ".xml": "xml",
+}
+HIGHLIGHT_LIMIT = 1_000_000  # characters; tree-sitter re-highlighting gets sluggish beyond
+RECOVERY_DELAY_S = 2.0
+CONTEXT_BLOCK_LINES = 100  # the text sent to the engine starts on a multiple of this line
+
+EngineFactory = Callable[[EngineConfig], Engine]
+
+
+def language_for(path: Path | None, size: int) -> str | None:
+    if path is None or size > HIGHLIGHT_LIMIT:
+        return None
+    return LANGUAGES.get(path.suffix.lower())
+
+
+class PairtermApp(App[None]):
+    TITLE = "pairterm"
+    CSS = """
+    #editor { height: 1fr; border: none; }
+    #status { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+q", "quit_guarded", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        path: Path | None,
+        text: str,
+        config: EngineConfig,
+        *,
+        log: InteractionLog,
+        recovery: RecoveryStore,
+        engine_factory: EngineFactory = Engine,
+    ) -> None:
+        super().__init__()
+        self.path = path
+        self.initial_text = text
+        self.config = config
+        self.ilog = log
+        self.recovery = recovery
+        self.engine_factory = engine_factory
+        self.engine: Engine | None = None
+        self.engine_state = "loading model…"
+        self.disk_state = DiskState.of(path) if path else None
+        self.version = 0
+        self.dirty = False
+        self.paused = False  # Esc: nothing new until the next edit
+        self.last_latency_ms: float | None = None
+        self.current_id: int | None = None
+        self.spans = AcceptedSpans(RECENT_S)
+        self._anchor: tuple[int, int] | None = None
+        self._debounce: Timer | None = None
+        self._recovery_timer: Timer | None = None
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        area = GhostTextArea.code_editor(
+            self.initial_text,
+            language=language_for(self.path, len(self.initial_text)),
+            tab_behavior="indent",
+            soft_wrap=False,
+            id="editor",
+        )
+        yield area
+        yield Static(id="status")
+
+    @property
+    def editor(self) -> GhostTextArea:
+        return self.query_one("#editor", GhostTextArea)
+
+    def on_mount(self) -> None:
+        self.sub_title = str(self.path) if self.path else "untitled"
+        self.editor.focus()
+        self._offer_recovery()
+        self._load_engine()
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        area = self.editor
+        row, col = area.cursor_location
+        name = self.path.name if self.path else "untitled"
+        eta = "off" if math.isinf(self.config.eta) else f"{self.config.eta:g} bits"
+        latency = f"{self.last_latency_ms:.0f} ms" if self.last_latency_ms is not None else "– ms"
+        model = self.engine.model_name if self.engine else (self.config.model or "default model")
+        if isinstance(model, Path):
+            model = model.name
+        state = "paused until next edit (Esc)" if self.paused and self.engine else self.engine_state
+        parts = [f"{name}{' ●' if self.dirty else ''}", f"Ln {row + 1}, Col {col + 1}",
+                 str(model), f"η {eta}", latency, state]
+        if area.language is None and len(self.initial_text) > HIGHLIGHT_LIMIT:
+            parts.append("highlighting off (large file)")
+        self.query_one("#status", Static).update(" │ ".join(parts))
+
+    # -- engine ----------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="load")
+    def _load_engine(self) -> None:
+        try:
+            engine = self.engine_factory(self.config)
+        except UserError as exc:
+            self.call_from_thread(self._engine_failed, str(exc))
+            return
+        self.call_from_thread(self._engine_ready, engine)
+
+    def _engine_ready(self, engine: Engine) -> None:
+        self.engine = engine
+        self.engine_state = "suggestions on"
+        self.ilog.model = engine.model_name
+        self.ilog.adapter = engine.adapter_name
+        self.refresh_status()
+
+    def _engine_failed(self, reason: str) -> None:
+        self.engine_state = f"suggestions off: {reason}"
+        self.refresh_status()
+
+    def _schedule_suggestion(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(self.config.debounce_ms / 1000.0, self._request)
+
+    def _request(self) -> None:
+        area = self.editor
+        if self.engine is None or self.paused or not area.selection.is_empty:
+            return
+        row, col = area.cursor_location
+        doc = area.document
+        # A coarse start keeps the engine's prompt window, and so llama.cpp's cache, stable.
+        start_row = max(0, (row // CONTEXT_BLOCK_LINES - 1) * CONTEXT_BLOCK_LINES)
+        before = doc.get_text_range((start_row, 0), (row, col))
+        end_row = min(row + 8, doc.line_count - 1)
+        after = doc.get_text_range((row, col), (end_row, len(doc.get_line(end_row))))
+        self._suggest(self.version, (row, col), before, after)
+
+    @work(thread=True, exclusive=True, group="suggest")
+    def _suggest(self, version: int, cursor: tuple[int, int], before: str, after: str) -> None:
+        worker = get_current_worker()
+        engine = self.engine
+        if engine is None:
+            return
+
+        def cancelled() -> bool:
+            return worker.is_cancelled or self.version != version
+
+        result = engine.suggest(before, after, cancelled)
+        if not cancelled():
+            self.call_from_thread(self._show, version, cursor, result)
+
+    def _show(self, version: int, cursor: tuple[int, int], result: Suggestion) -> None:
+        area = self.editor
+        if version != self.version or area.cursor_location != cursor or self.paused:
+            return  # the document or cursor moved on while the model was thinking
+        self.last_latency_ms = result.latency_ms
+        if result.text:
+            self.current_id = self.ilog.new_id()
+            self._anchor = cursor
+            area.ghost = result.text
+            self.ilog.write(
+                "proposed", id=self.current_id, chars=len(result.text), tokens=result.tokens,
+                bits=round(result.total_bits, 3), latency_ms=round(result.latency_ms, 1),
+                stop_reason=result.stop_reason,
+            )
+        self.refresh_status()
+
+    # -- editing events --------------------------------------------------------------------------
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.version += 1
+        self.dirty = True
+        if self._recovery_timer is not None:
+            self._recovery_timer.stop()
+        if self.path is not None:
+            self._recovery_timer = self.set_timer(RECOVERY_DELAY_S, self._save_recovery)
+        self.refresh_status()
+
+    def on_ghost_text_area_edited(self, event: GhostTextArea.Edited) -> None:
+        now = time.time()
+        hit, hit_id = self.spans.apply_edit(event.top, event.bottom, event.inserted, event.deleted, now)
+        if event.deleted:
+            self.ilog.write("deleted", chars=len(event.deleted), accepted_chars=hit, id=hit_id)
+        if event.accepted:
+            self.spans.add(event.top, event.inserted, now, self.current_id)
+            self._anchor = self.editor.cursor_location
+            return
+        if event.inserted:
+            self.ilog.write("typed", chars=len(event.inserted))
+        if event.consumed:
+            self._anchor = self.editor.cursor_location
+            return
+        self.paused = False
+        self.workers.cancel_group(self, "suggest")
+        self._schedule_suggestion()
+
+    def on_ghost_text_area_accepted(self, event: GhostTextArea.Accepted) -> None:
+        self.ilog.write("accepted", id=self.current_id, chars=len(event.text), full=event.full)
+        if event.full:
+            self._schedule_suggestion()
+
+    def on_ghost_text_area_dismissed(self, event: GhostTextArea.Dismissed) -> None:
+        self.ilog.write("dismissed", id=self.current_id, how=event.how)
+        if event.how == "esc":
+            self.paused = True
+            self.workers.cancel_group(self, "suggest")
+            self.refresh_status()
+
+    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        area = self.editor
+        if area.ghost and area.cursor_location != self._anchor:
+            area.clear_ghost("moved")
+        self.refresh_status()
+
+    # -- recovery --------------------------------------------------------------------------------
+    def _offer_recovery(self) -> None:
+        if self.path is None:
+            return
+        found = self.recovery.load(self.path)
+        if found is None or found.text == self.initial_text:
+            return
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(found.saved_at))
+
+        def answer(recover: bool | None) -> None:
+            if recover:
+                self.editor.load_text(found.text)
+                self.dirty = True
+                self.refresh_status()
+            else:
+                self.recovery.clear(self.path)  # type: ignore[arg-type]
+
+        self.push_screen(
+            Confirm(f"Unsaved edits to {self.path.name} from {when} were recovered. Restore them?",
+                    yes="Restore", no="Discard"),
+            answer,
+        )
+
+    def _save_recovery(self) -> None:
+        if self.path is not None and self.dirty:
+            self._write_recovery(self.path, self.editor.text)
+
+    @work(thread=True, exclusive=True, group="recovery")
+    def _write_recovery(self, path: Path, text: str) -> None:
+        self.recovery.write(path, text)
+
+    # -- save and quit ---------------------------------------------------------------------------
+    def action_save(self) -> None:
+        if self.path is None:
+            self.push_screen(AskPath(), self._save_as)
+            return
+        now = DiskState.of(self.path)
+        if self.disk_state is not None and now is not None and now != self.disk_state:
+            self.push_screen(
+                Confirm(f"{self.path.name} changed on disk since it was opened. Overwrite it?",
+                        yes="Overwrite", no="Cancel"),
+                lambda yes: self._write_file() if yes else None,
+            )
+            return
+        self._write_file()
+
+    def _save_as(self, name: str | None) -> None:
+        if name:
+            self.path = Path(name).expanduser()
+            self.sub_title = str(self.path)
+            self.action_save()
+
+    def _write_file(self) -> None:
+        assert self.path is not None
+        try:
+            self.disk_state = atomic_write(self.path, self.editor.text.encode("utf-8"))
+        except OSError as exc:
+            self.notify(f"Not saved: {exc.strerror or exc}", severity="error", timeout=8)
+            return
+        self.dirty = False
+        if self._recovery_timer is not None:
+            self._recovery_timer.stop()
+        self.recovery.clear(self.path)
+        self.notify(f"Saved {self.path.name}", timeout=2)
+        self.refresh_status()
+
+    def action_quit_guarded(self) -> None:
+        if not self.dirty:
+            self._quit()
+            return
+        name = self.path.name if self.path else "this buffer"
+        self.push_screen(
+            Confirm(f"{name} has unsaved edits. Quit without saving?", yes="Quit", no="Stay"),
+            lambda yes: self._quit(discard=True) if yes else None,
+        )
+
+    def _quit(self, discard: bool = False) -> None:
+        if discard and self.path is not None:
+            self.recovery.clear(self.path)
+        self.workers.cancel_all()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.close()

@@ -1,0 +1,161 @@
+"""A TextArea that shows a multi-line suggestion ("ghost text") at the cursor.
+
+Textual's own `suggestion` draws one line at the cursor and nothing below it. We keep the whole
+suggestion in `ghost`, let Textual draw its first line through `suggestion`, and draw the
+remaining lines ourselves as virtual rows under the cursor, pushing the document down while the
+ghost is shown. So a suggestion of several lines is visible in full before it is accepted.
+
+Keys: Tab (or Right) accepts all, Ctrl+Right the next word, Esc dismisses; typing characters
+that match the ghost consumes them without asking the model again.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from textual import events
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widgets import TextArea
+from textual.widgets.text_area import Edit, EditResult
+
+from pairterm.gate import next_word
+
+
+class GhostTextArea(TextArea):
+    ghost: reactive[str] = reactive("", always_update=True)
+
+    class Accepted(Message):
+        def __init__(self, text: str, full: bool) -> None:
+            self.text = text
+            self.full = full
+            super().__init__()
+
+    class Dismissed(Message):
+        def __init__(self, how: str) -> None:
+            self.how = how
+            super().__init__()
+
+    class Edited(Message):
+        """Any edit through `edit()`: the replaced range, the texts, and where it came from
+        (`accepted`: inserted by accepting ghost text; `consumed`: typed text the ghost showed)."""
+
+        def __init__(
+            self,
+            top: tuple[int, int],
+            bottom: tuple[int, int],
+            inserted: str,
+            deleted: str,
+            accepted: bool,
+            consumed: bool,
+        ) -> None:
+            self.top = top
+            self.bottom = bottom
+            self.inserted = inserted
+            self.deleted = deleted
+            self.accepted = accepted
+            self.consumed = consumed
+            super().__init__()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.consuming = False  # the current edit only takes text the ghost already showed
+        self._accepting = False
+
+    # -- state ---------------------------------------------------------------------------------
+    def watch_ghost(self, ghost: str) -> None:
+        self.suggestion = ghost.split("\n", 1)[0]
+        self.refresh()
+
+    def clear_ghost(self, how: str | None = None) -> None:
+        if self.ghost:
+            self.ghost = ""
+            if how:
+                self.post_message(self.Dismissed(how))
+
+    def _extra_rows(self) -> list[str]:
+        return self.ghost.split("\n")[1:] if self.ghost else []
+
+    # -- keys ----------------------------------------------------------------------------------
+    async def _on_key(self, event: events.Key) -> None:
+        if self.ghost and event.key == "tab":
+            event.stop()
+            event.prevent_default()
+            self.accept(full=True)
+            return
+        if event.key == "escape":
+            event.stop()
+            event.prevent_default()
+            self.clear_ghost("esc")
+            return
+        await super()._on_key(event)
+
+    def action_cursor_right(self, select: bool = False) -> None:
+        if self.ghost and not select:
+            self.accept(full=True)
+            return
+        self.clear_ghost("moved")
+        super().action_cursor_right(select)
+
+    def action_cursor_word_right(self, select: bool = False) -> None:
+        if self.ghost and not select:
+            self.accept(full=False)
+            return
+        super().action_cursor_word_right(select)
+
+    def accept(self, full: bool) -> None:
+        ghost = self.ghost
+        text = ghost if full else next_word(ghost)
+        if not text:
+            return
+        self.post_message(self.Accepted(text, full=text == ghost))
+        self._accepting = True
+        try:
+            self.insert(text)
+        finally:
+            self._accepting = False
+
+    # -- edits ---------------------------------------------------------------------------------
+    def edit(self, edit: Edit) -> EditResult:
+        ghost = self.ghost
+        top, bottom = edit.top, edit.bottom
+        deleted = self.document.get_text_range(edit.top, edit.bottom) if edit.top != edit.bottom else ""
+        at_cursor = edit.top == edit.bottom == self.cursor_location and self.selection.is_empty
+        consumed = bool(ghost) and at_cursor and bool(edit.text) and ghost.startswith(edit.text)
+        self.consuming = consumed
+        result = super().edit(edit)
+        if consumed:
+            self.ghost = ghost[len(edit.text) :]
+        else:
+            if ghost:
+                self.ghost = ""
+                self.post_message(self.Dismissed("typed"))
+        self.post_message(
+            self.Edited(top, bottom, edit.text, deleted, self._accepting, consumed)
+        )
+        return result
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _cursor_row_on_screen(self) -> int:
+        offset = self.wrapped_document.location_to_offset(self.cursor_location)
+        return offset.y - self.scroll_offset.y
+
+    def render_line(self, y: int) -> Strip:
+        extra = self._extra_rows()
+        if not extra:
+            return super().render_line(y)
+        row = self._cursor_row_on_screen()
+        if row < y <= row + len(extra):
+            return self._ghost_strip(extra[y - row - 1])
+        if y > row + len(extra):
+            return super().render_line(y - len(extra))
+        return super().render_line(y)
+
+    def _ghost_strip(self, text: str) -> Strip:
+        width = self.size.width
+        gutter = self.gutter_width
+        style = self.get_component_rich_style("text-area--suggestion")
+        base = self.rich_style
+        visible = text.expandtabs(self.indent_width)[self.scroll_offset.x :]
+        segments = [Segment(" " * gutter, base), Segment(visible, style)]
+        return Strip(segments).extend_cell_length(width, base).crop(0, width)

@@ -1,0 +1,73 @@
+"""The engine against the real llama.cpp and the real default GGUF."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from pairterm.config import EngineConfig
+from pairterm.engine import Engine, prompt_window
+from pairterm.errors import UserError
+
+PROMPT = "import os\n\n\ndef list_python_files(directory):\n    result = []\n    for name in os.listdir(directory):\n"
+
+
+def test_suggestion_stays_under_eta_and_grows_with_it(real_engine: Engine) -> None:
+    lengths = []
+    for eta in (0.0, 1.0, 3.0, 6.0, 12.0, math.inf):
+        s = real_engine.suggest(PROMPT, "", eta=eta, max_tokens=24)
+        assert s.total_bits < eta or (eta == 0 and s.tokens == 0)
+        assert s.total_bits == pytest.approx(sum(s.token_bits), abs=1e-6)
+        lengths.append(s.tokens)
+        if eta == 0:
+            assert s.text == "" and s.stop_reason == "eta"
+    assert lengths == sorted(lengths)
+    assert lengths[-1] > 0
+
+
+def test_gate_stop_reason_and_sum_match_a_bare_decode(real_engine: Engine) -> None:
+    free = real_engine.suggest(PROMPT, "", eta=math.inf, max_tokens=16)
+    eta = free.token_bits[0] + free.token_bits[1] + 1e-3 if len(free.token_bits) > 1 else 1.0
+    gated = real_engine.suggest(PROMPT, "", eta=eta, max_tokens=16)
+    assert gated.token_bits == pytest.approx(free.token_bits[: gated.tokens], abs=1e-3)
+    if gated.tokens < free.tokens:
+        assert gated.stop_reason in ("eta", "indent", "blank_line", "fence", "repeat")
+
+
+def test_mid_line_before_code_proposes_nothing_without_calling_the_model(real_engine: Engine) -> None:
+    s = real_engine.suggest("x = ", "compute(1)\n")
+    assert (s.text, s.stop_reason, s.prompt_tokens) == ("", "mid_line", 0)
+
+
+def test_prefix_cache_is_reused_from_keystroke_to_keystroke(real_engine: Engine) -> None:
+    real_engine.suggest(PROMPT, "")
+    s = real_engine.suggest(PROMPT + "        if", "")
+    assert s.prompt_tokens > 20
+    assert s.prefill_tokens <= 4
+
+
+def test_cancelled_decode_returns_nothing(real_engine: Engine) -> None:
+    s = real_engine.suggest(PROMPT + "  ", "", cancelled=lambda: True)
+    assert s.text == "" and s.stop_reason == "cancelled"
+
+
+def test_prompt_window_start_moves_in_coarse_steps() -> None:
+    text = "".join(f"line {i}\n" for i in range(2000))
+    starts = {len(text[:n]) - len(prompt_window(text[:n], 3000, 1000)) for n in range(9000, 9900, 7)}
+    assert len(starts) <= 2
+    assert all(len(prompt_window(text[:n], 3000, 1000)) <= 3000 for n in range(5000, 9000, 333))
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(None, "not found"), (b"not a model", "not a GGUF"), (b"GGUF\x03\x00\x00\x00truncated", "could not load")],
+)
+def test_bad_model_files_are_one_line_user_errors(tmp_path: Path, content: bytes | None, needle: str) -> None:
+    path = tmp_path / "model.gguf"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(UserError, match=needle) as info:
+        Engine(EngineConfig(model=path))
+    assert "\n" not in str(info.value)

@@ -1,0 +1,98 @@
+import math
+
+import numpy as np
+import pytest
+
+from pairterm.gate import (
+    gate_length,
+    greedy_token_bits,
+    logical_line_indent,
+    next_word,
+    postfilter,
+    structural_cut,
+    within_budget,
+)
+
+SURPRISES = [0.5, 0.25, 1.0, 3.0, 0.1, 2.0]  # running sums 0.5 0.75 1.75 4.75 4.85 6.85
+
+
+@pytest.mark.parametrize(
+    ("eta", "kept"),
+    [(0.0, 0), (0.5, 0), (0.51, 1), (1.75, 2), (1.76, 3), (4.75, 3), (4.8, 4), (5.0, 5), (7.0, 6)],
+)
+def test_gate_stops_before_the_token_that_reaches_eta(eta: float, kept: int) -> None:
+    assert gate_length(SURPRISES, eta) == kept
+
+
+def test_gate_length_is_monotone_in_eta_and_inf_keeps_all() -> None:
+    lengths = [gate_length(SURPRISES, eta / 4) for eta in range(0, 40)]
+    assert lengths == sorted(lengths)
+    assert gate_length(SURPRISES, math.inf) == len(SURPRISES)
+    assert not within_budget(0.0, 0.0, 0.0)
+
+
+def test_greedy_token_bits_on_fixed_logits() -> None:
+    # softmax([ln 2, 0, 0]) = [0.5, 0.25, 0.25]: argmax 0 with 1 bit of surprise.
+    token, bits = greedy_token_bits(np.array([math.log(2.0), 0.0, 0.0], dtype=np.float32))
+    assert token == 0
+    assert bits == pytest.approx(1.0, abs=1e-6)
+
+
+def test_structural_stop_at_dedent() -> None:
+    cut = structural_cut("    x = 1", "\n    y = 2\nprint(y)")
+    assert cut == (10, "indent")
+    assert "\n    y = 2\nprint(y)"[: cut[0]] == "\n    y = 2"
+
+
+def test_structural_stop_waits_for_visible_text_on_a_new_line() -> None:
+    assert structural_cut("    x = 1", "\n    y = 2\n") is None
+    assert structural_cut("    x = 1", "\n    y = 2\n  ") is None
+
+
+def test_structural_stop_at_blank_line_after_content() -> None:
+    text = "\n    return a + b\n\ndef sub(a, b):"
+    cut = structural_cut("def add(a, b):", text)
+    assert cut is not None and cut[1] in ("blank_line", "indent")
+    assert text[: cut[0]] == "\n    return a + b"
+
+
+def test_structural_stop_at_markdown_fence() -> None:
+    assert structural_cut("x = 1", "\n```\nmore") == (1, "fence")
+
+
+def test_continuation_line_uses_the_logical_line_indent() -> None:
+    before = "def f(a,\n        b):"
+    base = logical_line_indent(before)
+    assert base == 0
+    assert structural_cut("        b):", "\n    return a", base) is None
+    # Without the logical indent the body would look like a dedent.
+    assert structural_cut("        b):", "\n    return a") == (0, "indent")
+
+
+def test_logical_line_indent_ignores_brackets_in_strings_and_comments() -> None:
+    assert logical_line_indent("    s = '(' # (\n    t = 1") == 4
+    assert logical_line_indent("x = 1\n    ") is None
+
+
+def test_postfilter_mid_line_only_before_closing_punctuation() -> None:
+    assert postfilter("a, b)\nmore", "f(", ")") == ("a, b", None)
+    assert postfilter("anything", "x = ", "foo(bar)")[0] == ""
+    assert postfilter("anything", "x = ", "foo(bar)")[1] == "mid_line"
+
+
+def test_postfilter_drops_repeats_of_following_text_and_next_line() -> None:
+    assert postfilter("\n    return x", "", "\n    return x")[1] == "repeat"
+    assert postfilter("\n    return x", "", "\n\n    return x\n")[1] == "repeat"
+    assert postfilter("\n    return y", "", "\n\n    return x\n") == ("\n    return y", None)
+
+
+def test_postfilter_whitespace_only_is_nothing() -> None:
+    assert postfilter("\n   \n", "x", "") == ("", "empty")
+
+
+@pytest.mark.parametrize(
+    ("ghost", "word"),
+    [("foo(bar)", "foo"), ("(bar)", "("), (" bar baz", " bar"), ("\n    return", "\n    ")],
+)
+def test_next_word(ghost: str, word: str) -> None:
+    assert next_word(ghost) == word

@@ -1,0 +1,78 @@
+"""Export one training run: adapter-only, merged (f32/f16/q8_0), or merged then llama.cpp-quantized."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ggml_export.base import BaseModel, open_base
+from ggml_export.quantize import QUANTS, quantize
+from ggml_export.run import Run, load_run
+from ggml_export.writer import (
+    OUTTYPES,
+    atomic_output,
+    check_compatible,
+    write_adapter,
+    write_merged,
+)
+from pairterm.errors import UserError
+
+
+@dataclass
+class ExportRequest:
+    run: Path
+    out: Path
+    adapter_only: bool = False
+    outtype: str | None = None  # default: f16
+    quant: str | None = None
+    force: bool = False
+    base: Path | None = None
+
+
+def validate(req: ExportRequest) -> None:
+    if req.outtype is not None and req.outtype not in OUTTYPES:
+        raise UserError(f"--outtype must be one of {', '.join(OUTTYPES)}, not {req.outtype!r}")
+    if req.quant is not None:
+        if req.adapter_only:
+            raise UserError("--quant applies to the merged model; drop it or --adapter-only")
+        if req.quant not in QUANTS:
+            raise UserError(f"unknown --quant {req.quant!r}; choose one of: {', '.join(QUANTS)}")
+    if req.out.suffix != ".gguf":
+        raise UserError(f"--out should name a .gguf file, got {req.out}")
+
+
+def export(req: ExportRequest) -> tuple[dict, Run, BaseModel]:
+    validate(req)
+    t0 = time.perf_counter()
+    run = load_run(req.run, req.base)
+    base = open_base(run.base_path, run.base_kind)
+    check_compatible(run, base)
+    outtype = req.outtype or "f16"
+    result: dict = {
+        "run": str(req.run),
+        "out": str(req.out),
+        "base": str(run.base_path),
+        "arch": base.hp.arch,
+        "kind": "adapter" if req.adapter_only else "merged",
+        "outtype": outtype,
+        "quant": req.quant,
+    }
+    with atomic_output(req.out, req.force) as tmp:
+        if req.adapter_only:
+            result.update(write_adapter(run, base, tmp, outtype))
+        elif req.quant:
+            inter = tmp.with_name(tmp.name + ".unquantized")
+            try:
+                result.update(write_merged(run, base, inter, outtype))
+                result["quantization"] = quantize(inter, tmp, req.quant, threads=os.cpu_count() or 0)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    inter.unlink()
+        else:
+            result.update(write_merged(run, base, tmp, outtype))
+    result["bytes"] = req.out.stat().st_size
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    return result, run, base

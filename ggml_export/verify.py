@@ -1,0 +1,224 @@
+"""--verify: load the exported file in llama.cpp and hold it against transformers on held-out code.
+
+The reference is the run itself: the base in transformers with the peft adapter applied (unmerged).
+Checks: identical token ids on a code corpus, next-token top-1 agreement and the largest logit
+difference over one held-out file, greedy continuations, and (for a merged export) the adapter
+GGUF loaded on the base in llama.cpp against the merged file. logits_all=True is used here only:
+verification needs every position, the runtime engine never does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ggml_export.base import BaseModel
+from ggml_export.run import Run
+from ggml_export.writer import write_adapter, write_merged
+from pairterm.errors import UserError
+
+# Thresholds from the issue; for a quantized file llama.cpp's own rounding is the tolerance.
+TOP1_MIN = {"f32": 0.99, "f16": 0.99, "q8_0": 0.97}
+TOP1_MIN_QUANT = 0.80
+ADAPTER_VS_MERGED_MIN = 0.97  # adapter on a float base vs merged, both in llama.cpp
+N_POSITIONS = 192
+N_GREEDY = 16
+
+
+def heldout_texts() -> list[str]:
+    """Code no run trains on (the standard library) plus tokenizer edge cases."""
+    import colorsys
+    import textwrap
+
+    edge = "def f(x):\r\n\tif x:\r\n\t\treturn 'héllo wörld ✓ 日本語'  # 3.14 1e-9\n\n\n    \t  \n"
+    return [inspect.getsource(textwrap), inspect.getsource(colorsys), edge]
+
+
+def _threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def load_reference(run: Run, base: BaseModel):  # -> (model, tokenizer)
+    """transformers base + peft adapter, float32, eval mode."""
+    import torch
+    from peft import PeftModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    torch.set_num_threads(_threads())
+    model, tok = _load_base_reference(run.base_path, run.base_kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peft/transformers deprecation chatter, not the user's
+        model = PeftModel.from_pretrained(model, str(run.adapter_dir)).eval()
+    return model, tok
+
+
+def _load_base_reference(path: Path, kind: str):  # -> (model, tokenizer)
+    try:  # the training package's loader, when installed, is exactly what training saw
+        from training.base import load_base
+    except ImportError:
+        load_base = None
+    if load_base is not None:
+        model, tok, _info = load_base(path)
+        return model.float().eval(), tok
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    where, kw = (str(path.parent), {"gguf_file": path.name}) if kind == "gguf" else (str(path), {})
+    try:
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **kw)
+        return model.eval(), AutoTokenizer.from_pretrained(where, **kw)
+    except Exception as exc:  # transformers raises many types for an unloadable model
+        raise UserError(f"cannot load the base model {path} in transformers: {exc}") from None
+
+
+def _llama(model_path: Path, n_ctx: int, lora_path: Path | None = None):
+    from llama_cpp import Llama
+
+    try:
+        return Llama(model_path=str(model_path), lora_path=str(lora_path) if lora_path else None,
+                     n_ctx=n_ctx, n_batch=n_ctx, n_threads=_threads(), logits_all=True,
+                     verbose=False, seed=0)
+    except Exception as exc:  # llama-cpp-python raises ValueError/RuntimeError on load failure
+        raise UserError(f"llama.cpp cannot load the exported file {model_path}: {exc}") from None
+
+
+def _llama_logits(llm, tokens: list[int]) -> np.ndarray:
+    llm.reset()
+    llm.eval(tokens)
+    return np.array(llm.scores[: len(tokens)], dtype=np.float32)
+
+
+def _llama_greedy(llm, prompt: list[int], n: int) -> list[int]:
+    llm.reset()
+    llm.eval(prompt)
+    out: list[int] = []
+    for _ in range(n):
+        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        out.append(tok)
+        llm.eval([tok])
+    return out
+
+
+def _hf_logits(model, tokens: list[int]) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        return model(torch.tensor([tokens])).logits[0].float().numpy()
+
+
+def _hf_greedy(model, prompt: list[int], n: int) -> list[int]:
+    seq = list(prompt)
+    for _ in range(n):
+        seq.append(int(np.argmax(_hf_logits(model, seq)[-1])))
+    return seq[len(prompt):]
+
+
+def compare(a: np.ndarray, b: np.ndarray) -> dict:
+    """Top-1 agreement and logit differences of two (positions, vocab) arrays (pure)."""
+    n_vocab = min(a.shape[1], b.shape[1])
+    a, b = a[:, :n_vocab], b[:, :n_vocab]
+    diff = np.abs(a - b)
+    return {
+        "top1_agreement": float(np.mean(a.argmax(-1) == b.argmax(-1))),
+        "max_logit_diff": float(diff.max()),
+        "mean_logit_diff": float(diff.mean()),
+    }
+
+
+def verify(result: dict, run: Run, base: BaseModel, out: Path, reference=None) -> dict:
+    """reference: (model, tokenizer) from load_reference, to share one load across exports."""
+    with tempfile.TemporaryDirectory(prefix="pairterm-verify-") as work:
+        return _verify(result, run, base, out, Path(work), reference)
+
+
+def _verify(result: dict, run: Run, base: BaseModel, out: Path, work: Path, reference) -> dict:
+    model, tok = reference if reference is not None else load_reference(run, base)
+    base_file = run.base_path if run.base_kind == "gguf" else _bare_base(base, work)
+    texts = heldout_texts()
+    ids = tok(texts[0], add_special_tokens=False)["input_ids"][:N_POSITIONS]
+    n_ctx = max(256, len(ids) + N_GREEDY + 8)
+    if result["kind"] == "adapter":
+        llm = _llama(base_file, n_ctx, out)
+    else:
+        llm = _llama(out, n_ctx)
+
+    report: dict = {"positions": len(ids)}
+    token_match = [
+        llm.tokenize(t.encode("utf-8"), add_bos=False, special=False)
+        == tok(t, add_special_tokens=False)["input_ids"]
+        for t in texts
+    ]
+    report["tokenizer_identical"] = all(token_match)
+    ref = _hf_logits(model, ids)
+    got = _llama_logits(llm, ids)
+    report.update(compare(got, ref))
+    prompt = ids[:64]
+    report["greedy_reference"] = _hf_greedy(model, prompt, N_GREEDY)
+    report["greedy_exported"] = _llama_greedy(llm, prompt, N_GREEDY)
+    report["greedy_identical"] = report["greedy_reference"] == report["greedy_exported"]
+
+    if result["kind"] == "merged" and not result.get("quant") and result["outtype"] != "q8_0":
+        report["adapter_vs_merged"] = _adapter_vs_merged(run, base, base_file, ids, got, work)
+
+    checks = _thresholds(result, run, report)
+    report["checks"] = checks
+    report["passed"] = all(checks.values())
+    llm.close()
+    return report
+
+
+def _bare_base(base: BaseModel, work: Path) -> Path:
+    """A GGUF of the HF base without the adapter, to load an adapter onto (f32, temporary)."""
+    path = work / "base.gguf"
+    write_merged(None, base, path, "f32")
+    return path
+
+
+def _adapter_vs_merged(run: Run, base: BaseModel, base_file: Path, ids: list[int],
+                       merged_logits: np.ndarray, work: Path) -> dict:
+    adapter = work / "adapter.gguf"
+    write_adapter(run, base, adapter, "f32")
+    llm = _llama(base_file, max(256, len(ids) + 8), adapter)
+    try:
+        stats = compare(_llama_logits(llm, ids), merged_logits)
+    finally:
+        llm.close()
+    stats["base_is_float"] = _is_float_gguf(base_file)
+    return stats
+
+
+def _is_float_gguf(path: Path) -> bool:
+    import gguf
+
+    reader = gguf.GGUFReader(str(path))
+    return all(t.tensor_type.name in ("F32", "F16", "BF16") for t in reader.tensors)
+
+
+def _thresholds(result: dict, run: Run, report: dict) -> dict[str, bool]:
+    if result.get("quant"):
+        top1_min = TOP1_MIN_QUANT
+    elif result["kind"] == "adapter":
+        base_file = run.base_path if run.base_kind == "gguf" else None
+        quantized_base = base_file is not None and not _is_float_gguf(base_file)
+        top1_min = TOP1_MIN_QUANT if quantized_base else TOP1_MIN["f16"]
+    else:
+        top1_min = TOP1_MIN[result["outtype"]]
+    checks = {
+        "tokenizer_identical": report["tokenizer_identical"],
+        f"top1_agreement>={top1_min}": report["top1_agreement"] >= top1_min,
+    }
+    if result["kind"] == "merged" and result["outtype"] == "f32" and not result.get("quant"):
+        checks["greedy_identical"] = report["greedy_identical"]
+    avm = report.get("adapter_vs_merged")
+    if avm is not None and avm["base_is_float"]:
+        checks[f"adapter_vs_merged_top1>={ADAPTER_VS_MERGED_MIN}"] = (
+            avm["top1_agreement"] >= ADAPTER_VS_MERGED_MIN
+        )
+    return checks

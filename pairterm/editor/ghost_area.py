@@ -61,9 +61,13 @@ class GhostTextArea(TextArea):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.consuming = False  # the current edit only takes text the ghost already showed
         self._accepting = False
+        # Where the cursor was when the ghost was last set; a cursor elsewhere means the person
+        # moved away. Set synchronously, since selection messages can arrive before ours.
+        self.ghost_anchor: tuple[int, int] | None = None
 
     # -- state ---------------------------------------------------------------------------------
     def watch_ghost(self, ghost: str) -> None:
+        self.ghost_anchor = self.cursor_location if ghost else None
         self.suggestion = ghost.split("\n", 1)[0]
         self.refresh()
 

@@ -39,6 +39,7 @@ class Suggestion:
     token_bits: list[float] = field(default_factory=list)
     prompt_tokens: int = 0
     prefill_tokens: int = 0
+    decode_ms: float = 0.0
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -165,9 +166,11 @@ class Engine:
             prefilled = self._prefill(prompt, cancelled)
             if prefilled is None:
                 return result("", "cancelled", tokens=0, total_bits=0.0, prompt_tokens=len(prompt))
+            decode_start = time.perf_counter()
             raw, kept_bits, reason = self._decode(
                 line_before, logical_line_indent(before), eta, max_tokens, cancelled
             )
+            decode_ms = (time.perf_counter() - decode_start) * 1000.0
         text, filtered = postfilter(raw, before, after)
         if reason == "cancelled":
             text = ""
@@ -181,6 +184,7 @@ class Engine:
             token_bits=kept_bits,
             prompt_tokens=len(prompt),
             prefill_tokens=prefilled,
+            decode_ms=decode_ms,
         )
 
     def _decode(

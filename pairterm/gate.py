@@ -18,12 +18,15 @@ FENCE = "```"
 
 
 def greedy_token_bits(logits: np.ndarray) -> tuple[int, float]:
-    """The argmax token and its surprise in bits under softmax(logits)."""
-    logits = np.asarray(logits, dtype=np.float64)
+    """The argmax token and its surprise in bits under softmax(logits).
+
+    Runs once per decoded token over the whole vocabulary, so it stays in float32 and does one
+    pass of exp: −log2 p(argmax) = log2 Σ exp(l − max).
+    """
+    logits = np.asarray(logits, dtype=np.float32)
     token = int(np.argmax(logits))
-    top = logits[token]
-    log_z = top + math.log(float(np.exp(logits - top).sum()))
-    return token, float((log_z - top) / LN2)
+    shifted = np.exp(logits - logits[token])
+    return token, float(math.log(float(shifted.sum(dtype=np.float64))) / LN2)
 
 
 def within_budget(total_bits: float, next_bits: float, eta: float) -> bool:

@@ -1,0 +1,129 @@
+"""Keystroke → suggestion latency of the engine while replaying the typing of real files.
+
+Each file (standard-library modules: code not written here) is opened at a point deep enough
+for the prompt window to be full, then typed on character by character. As in the editor, a
+keystroke that matches the ghost text on screen consumes it without a model call; every other
+keystroke asks the engine. The baseline is a bare llama-cpp-python greedy decode (`generate`
+with its own prefix cache) of the same number of tokens from the same prompt text, run on a
+second model instance interleaved call by call, so both see the same machine load.
+
+    python benchmarks/latency.py [--json] [--chars N] [--files a.py b.py]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sysconfig
+import time
+from pathlib import Path
+
+from llama_cpp import Llama
+
+from pairterm.config import EngineConfig
+from pairterm.engine import Engine, prompt_window
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+DEFAULT_FILES = ["textwrap.py", "json/encoder.py", "shlex.py"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def bare_decode(llama: Llama, prompt: list[int], n: int) -> float:
+    """Seconds for llama-cpp-python alone to greedily produce `n` tokens after `prompt`."""
+    start = time.perf_counter()
+    produced = 0
+    for _ in llama.generate(prompt, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, reset=True):
+        produced += 1
+        if produced >= n:
+            break
+    return time.perf_counter() - start
+
+
+def replay(engine: Engine, bare: Llama, text: str, start: int, chars: int) -> dict[str, list[float]]:
+    latencies, bare_times, engine_times, tokens, decode_ms = [], [], [], [], []
+    consumed = 0
+    ghost = ""
+    for pos in range(start, min(start + chars, len(text))):
+        typed = text[pos]
+        if ghost.startswith(typed):
+            ghost = ghost[1:]
+            consumed += 1
+            if ghost:
+                continue
+        before = text[: pos + 1]
+        result = engine.suggest(before, "")
+        ghost = result.text
+        latencies.append(result.latency_ms)
+        engine_times.append(result.latency_ms / 1000.0)
+        tokens.append(result.tokens)
+        decode_ms.append(result.decode_ms)
+        window = prompt_window(before, engine.config.window_chars, engine.config.window_step)
+        prompt = bare.tokenize(window.encode("utf-8"), add_bos=True, special=False)
+        # The engine looks at one more set of logits than it keeps (the token it stopped before).
+        bare_times.append(bare_decode(bare, prompt, result.tokens + 1))
+    return {"latency_ms": latencies, "bare_s": bare_times, "engine_s": engine_times,
+            "tokens": tokens, "decode_ms": decode_ms, "consumed": [consumed]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--chars", type=int, default=150, help="characters typed per file")
+    parser.add_argument("--files", nargs="*", default=DEFAULT_FILES, help="stdlib-relative paths")
+    parser.add_argument("--eta", type=float, default=None)
+    args = parser.parse_args()
+    config = EngineConfig() if args.eta is None else EngineConfig(eta=args.eta)
+    engine = Engine(config)
+    bare = Llama(model_path=str(engine.model_path), n_ctx=config.n_ctx, n_batch=256,
+                 n_threads=config.threads, n_threads_batch=config.threads, logits_all=False,
+                 verbose=False)
+    merged: dict[str, list[float]] = {}
+    for name in args.files:
+        text = (STDLIB / name).read_text(encoding="utf-8")
+        start = text.find("\n", min(len(text) // 2, 6000)) + 1  # a full window behind the cursor
+        engine.suggest(text[:start], "")  # opening the file: one cold prefill, not a keystroke
+        bare_decode(bare, bare.tokenize(prompt_window(text[:start], config.window_chars,
+                                                      config.window_step).encode(), add_bos=True), 1)
+        for key, values in replay(engine, bare, text, start, args.chars).items():
+            merged.setdefault(key, []).extend(values)
+    lat = merged["latency_ms"]
+    decode_s = sum(merged["decode_ms"]) / 1000.0
+    report = {
+        "model": engine.model_path.name,
+        "eta": config.eta,
+        "threads": config.threads,
+        "files": args.files,
+        "keystrokes": len(lat) + int(sum(merged["consumed"])),
+        "model_calls": len(lat),
+        "consumed_keystrokes": int(sum(merged["consumed"])),
+        "latency_p50_ms": round(percentile(lat, 0.5), 1),
+        "latency_p95_ms": round(percentile(lat, 0.95), 1),
+        "latency_mean_ms": round(statistics.fmean(lat), 1),
+        "tokens_generated": int(sum(merged["tokens"])),
+        "decode_tokens_per_s": round(sum(merged["tokens"]) / decode_s, 1) if decode_s else None,
+        "engine_s": round(sum(merged["engine_s"]), 3),
+        "bare_s": round(sum(merged["bare_s"]), 3),
+        "overhead_ratio": round(sum(merged["engine_s"]) / sum(merged["bare_s"]), 3),
+    }
+    engine.close()
+    bare.close()
+    if args.json:
+        print(json.dumps(report))
+    else:
+        width = max(len(k) for k in report)
+        for key, value in report.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -29,3 +29,4 @@ class Counter:
         self.counts[word] = self.counts.get(word, 0) + 1
 
     def most_common(self, n: int) -> list[tuple[str, int]]:
+        """The n most frequent words, most frequent first."""

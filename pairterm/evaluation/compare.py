@@ -56,7 +56,8 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="pairterm eval compare",
         description="Train and evaluate the paper's rows (Base, Base-10, Base-20, SFT-10, SFT-20, "
-        "SFT-RAND, Empower) on the same data; writes results.json, table.md and chart.png.",
+        "SFT-RAND, Empower) on the same data; writes results.json, table.md and chart.png. "
+        "--corpus also takes `holdout`: the held-out files of the trained rows' source.",
     )
     p.add_argument("--config", metavar="TOML", help="settings file; flags given here win")
     p.add_argument("--out", metavar="DIR", help="where results and runs go (default eval-compare)")
@@ -145,6 +146,14 @@ def train_and_export(
     return run, adapter
 
 
+def _file_id(path: Path | None) -> list[object] | None:
+    """Path, size and mtime: a re-exported adapter invalidates the rows evaluated with it."""
+    if path is None:
+        return None
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
 def _fingerprint(settings: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -193,7 +202,7 @@ def main(argv: list[str]) -> int:
         settings = {
             "corpus": corpus, "limit": limit, "rules": rules.__dict__, "split": split.__dict__,
             "human": str(human.model) if human.model else "replay", "model": str(cfg.model_path()),
-            "adapter": str(cfg.adapter) if cfg.adapter else None, "eta": eta_json(cfg.eta),
+            "adapter": _file_id(cfg.adapter), "eta": eta_json(cfg.eta),
             "max_tokens": cfg.max_tokens, "documents": [d.doc_id for d in docs],
         }  # fmt: skip
         cache = out / "rows" / f"{key}.json"

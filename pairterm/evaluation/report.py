@@ -52,21 +52,37 @@ def print_summary(summary: Mapping[str, object], console: Console | None = None)
     (console or Console()).print(summary_table(summary))
 
 
+SHORT = {
+    "pass_at_1": "pass@1",
+    "accept_ratio": "accept",
+    "dpr": "DPR",
+    "accepted_char_share": "acc. chars",
+    "suggestions_per_100_chars": "sugg/100ch",
+    "mean_suggestion_chars": "sugg chars",
+}
+
+
+def compact(summary: Mapping[str, object], metric: str) -> str:
+    """The mean over its standard error on a second, dim line: narrow enough for 80 columns."""
+    mean, _, se = fmt(summary, metric).partition(" (")
+    return f"{mean}\n[dim]{se.rstrip(')')}[/]" if se else mean
+
+
 def rows_table(rows: Sequence[Mapping[str, object]], title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("Base Model")
-    table.add_column("Name")
+    """The comparison for the terminal; the base model (the same for every row) goes in the title."""
+    models = sorted({str(r["base_model"]) for r in rows})
+    table = Table(title=f"{title} — {', '.join(models)}")
+    table.add_column("row")
     for metric in METRICS:
-        table.add_column(LABELS[metric], justify="right")
+        table.add_column(SHORT[metric], justify="right")
     table.add_column("docs/min", justify="right")
     for row in rows:
         summary = row["summary"]
         assert isinstance(summary, Mapping)
         dpm = summary.get("documents_per_minute")
         table.add_row(
-            str(row["base_model"]),
             str(row["name"]),
-            *(fmt(summary, m) for m in METRICS),
+            *(compact(summary, m) for m in METRICS),
             f"{dpm:.1f}" if isinstance(dpm, int | float) else "–",
         )
     return table

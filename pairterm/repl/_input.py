@@ -1,0 +1,75 @@
+"""When an input is finished and how the next line is indented: pure functions on text."""
+
+from __future__ import annotations
+
+import codeop
+
+INDENT = 4
+_DEDENT_AFTER = ("return", "pass", "break", "continue", "raise")
+
+
+def is_complete(text: str) -> bool:
+    """True when Enter should run `text` rather than start a new line.
+
+    Like the standard REPL: a block (a line ending in ':' or open brackets, a decorator, an
+    unterminated triple-quoted string) continues until an empty line; a simple statement runs at
+    once. Input that cannot compile also counts as complete, so that its SyntaxError is shown.
+    """
+    if not text.strip():
+        return True
+    lines = text.split("\n")
+    if len(lines) > 1 and not lines[-1].strip():
+        return True
+    try:
+        code = codeop.compile_command(text, "<input>", "single")
+    except (SyntaxError, OverflowError, ValueError):
+        return True
+    return code is not None
+
+
+def _strip_comment(line: str) -> str:
+    """The line without a trailing comment (quotes respected well enough for indentation)."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            return line[:i]
+    return line
+
+
+def _open_brackets(line: str) -> int:
+    depth, quote = 0, ""
+    for ch in _strip_comment(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+    return depth
+
+
+def next_indent(line: str) -> str:
+    """The indentation for the line after `line` (the line the cursor leaves on Enter)."""
+    width = len(line) - len(line.lstrip(" "))
+    code = _strip_comment(line).rstrip()
+    if code.endswith(":") or _open_brackets(line) > 0:
+        width += INDENT
+    elif code.strip().split(" ", 1)[0] in _DEDENT_AFTER:
+        width = max(0, width - INDENT)
+    return " " * width
+
+
+def dedent_width(line_before_cursor: str) -> int:
+    """How many spaces Backspace removes at the start of a line: back to the previous stop."""
+    if not line_before_cursor or line_before_cursor.strip(" "):
+        return 0
+    n = len(line_before_cursor)
+    return n - ((n - 1) // INDENT) * INDENT

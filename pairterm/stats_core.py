@@ -1,0 +1,207 @@
+"""Reading the interaction log and aggregating it: pure functions behind `pairterm stats`.
+
+A suggestion is identified by (source, session, id). It counts as accepted in full when any of
+its `accepted` events has full=true, partially when it has accepted events but none full; its
+accepted characters are the sum over those events, credited to the day and model of the
+proposal. Characters deleted after acceptance come from `deleted.accepted_chars`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from pairterm.interaction_log import EVENTS, SCHEMA_VERSION
+
+_NUMERIC: dict[str, tuple[str, ...]] = {
+    "proposed": ("id", "chars"),
+    "accepted": ("id", "chars"),
+    "dismissed": ("id",),
+    "typed": ("chars",),
+    "deleted": ("chars", "accepted_chars"),
+}
+
+
+@dataclass
+class LogRead:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    lines: int = 0
+    corrupt: int = 0
+    other_versions: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def other_version(self) -> int:
+        return sum(self.other_versions.values())
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _valid(record: dict[str, Any]) -> bool:
+    event = record.get("event")
+    if event not in EVENTS or not _number(record.get("ts")):
+        return False
+    return all(_number(record.get(key)) for key in _NUMERIC[event])
+
+
+def parse_lines(lines: Iterable[bytes]) -> LogRead:
+    """Parse raw log lines; blank lines are ignored, anything unreadable is counted, never
+    raised: a crash while writing can leave a truncated last line."""
+    out = LogRead()
+    for raw in lines:
+        if not raw.strip():
+            continue
+        out.lines += 1
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            out.corrupt += 1
+            continue
+        if not isinstance(record, dict):
+            out.corrupt += 1
+            continue
+        version = record.get("v")
+        if version != SCHEMA_VERSION or isinstance(version, bool):
+            out.other_versions[str(version)] += 1
+            continue
+        if _valid(record):
+            out.events.append(record)
+        else:
+            out.corrupt += 1
+    return out
+
+
+def read_log(path: Path) -> LogRead:
+    with path.open("rb") as fh:
+        return parse_lines(fh)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default), q in [0, 1]."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+@dataclass
+class Totals:
+    shown: int = 0
+    accepted_full: int = 0
+    accepted_partial: int = 0
+    chars_accepted: int = 0
+    chars_deleted_after_accept: int = 0
+    chars_typed: int = 0
+    suggestion_chars: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        accepted = self.accepted_full + self.accepted_partial
+
+        def rate(n: int) -> float | None:
+            return round(n / self.shown, 4) if self.shown else None
+
+        p50, p95 = percentile(self.latencies, 0.5), percentile(self.latencies, 0.95)
+        return {
+            "shown": self.shown,
+            "accepted": accepted,
+            "accepted_full": self.accepted_full,
+            "accepted_partial": self.accepted_partial,
+            "acceptance_rate": rate(accepted),
+            "full_rate": rate(self.accepted_full),
+            "partial_rate": rate(self.accepted_partial),
+            "chars_accepted": self.chars_accepted,
+            "chars_deleted_after_accept": self.chars_deleted_after_accept,
+            "deleted_per_accepted": (
+                round(self.chars_deleted_after_accept / accepted, 2) if accepted else None
+            ),
+            "chars_typed": self.chars_typed,
+            "mean_suggestion_chars": (
+                round(self.suggestion_chars / self.shown, 2) if self.shown else None
+            ),
+            "latency_p50_ms": None if p50 is None else round(p50, 1),
+            "latency_p95_ms": None if p95 is None else round(p95, 1),
+        }
+
+
+def model_label(record: dict[str, Any]) -> str:
+    model = record.get("model") or "(no model)"
+    adapter = record.get("adapter")
+    return f"{model} + {adapter}" if adapter else str(model)
+
+
+@dataclass
+class Report:
+    total: Totals = field(default_factory=Totals)
+    by_day: dict[str, Totals] = field(default_factory=dict)
+    by_model: dict[str, Totals] = field(default_factory=dict)
+    by_source: dict[str, Totals] = field(default_factory=dict)
+    unmatched_accepts: int = 0
+
+    def groups(self, day: str, model: str, source: str) -> list[Totals]:
+        return [
+            self.total,
+            self.by_day.setdefault(day, Totals()),
+            self.by_model.setdefault(model, Totals()),
+            self.by_source.setdefault(source, Totals()),
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total.to_dict(),
+            "by_day": [{"day": k, **v.to_dict()} for k, v in sorted(self.by_day.items())],
+            "by_model": [{"model": k, **v.to_dict()} for k, v in sorted(self.by_model.items())],
+            "by_source": [{"source": k, **v.to_dict()} for k, v in sorted(self.by_source.items())],
+            "unmatched_accepts": self.unmatched_accepts,
+        }
+
+
+def aggregate(events: Iterable[dict[str, Any]], tz: tzinfo | None = None) -> Report:
+    """Totals overall, per day (in `tz`, default local time), per model/adapter, per source."""
+    report = Report()
+    proposals: dict[tuple[str, str, int], list[Totals]] = {}
+    accepts: dict[tuple[str, str, int], list[bool]] = {}
+    for e in sorted(events, key=lambda e: e["ts"]):
+        day = datetime.fromtimestamp(e["ts"], tz).date().isoformat()
+        source = str(e.get("source") or "?")
+        groups = report.groups(day, model_label(e), source)
+        key = (source, str(e.get("session")), int(e.get("id") or 0))
+        kind = e["event"]
+        if kind == "proposed":
+            proposals[key] = groups
+            for g in groups:
+                g.shown += 1
+                g.suggestion_chars += int(e["chars"])
+                if _number(e.get("latency_ms")):
+                    g.latencies.append(float(e["latency_ms"]))
+        elif kind == "accepted":
+            owner = proposals.get(key)
+            if owner is None:
+                report.unmatched_accepts += 1
+                continue
+            accepts.setdefault(key, []).append(bool(e.get("full")))
+            for g in owner:
+                g.chars_accepted += int(e["chars"])
+        elif kind == "typed":
+            for g in groups:
+                g.chars_typed += int(e["chars"])
+        elif kind == "deleted":
+            for g in groups:
+                g.chars_deleted_after_accept += int(e["accepted_chars"])
+    for key, fulls in accepts.items():
+        for g in proposals[key]:
+            if any(fulls):
+                g.accepted_full += 1
+            else:
+                g.accepted_partial += 1
+    return report

@@ -146,6 +146,7 @@ class Report:
     by_day: dict[str, Totals] = field(default_factory=dict)
     by_model: dict[str, Totals] = field(default_factory=dict)
     by_source: dict[str, Totals] = field(default_factory=dict)
+    by_day_model: dict[tuple[str, str], Totals] = field(default_factory=dict)
     unmatched_accepts: int = 0
 
     def groups(self, day: str, model: str, source: str) -> list[Totals]:
@@ -154,6 +155,7 @@ class Report:
             self.by_day.setdefault(day, Totals()),
             self.by_model.setdefault(model, Totals()),
             self.by_source.setdefault(source, Totals()),
+            self.by_day_model.setdefault((day, model), Totals()),
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,6 +164,10 @@ class Report:
             "by_day": [{"day": k, **v.to_dict()} for k, v in sorted(self.by_day.items())],
             "by_model": [{"model": k, **v.to_dict()} for k, v in sorted(self.by_model.items())],
             "by_source": [{"source": k, **v.to_dict()} for k, v in sorted(self.by_source.items())],
+            "by_day_model": [
+                {"day": day, "model": model, **v.to_dict()}
+                for (day, model), v in sorted(self.by_day_model.items())
+            ],
             "unmatched_accepts": self.unmatched_accepts,
         }
 

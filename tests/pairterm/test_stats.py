@@ -98,6 +98,8 @@ def test_aggregate_totals_per_day_model_and_source() -> None:
     assert models[MODEL]["chars_deleted_after_accept"] == 4
     sources = {s["source"]: s["shown"] for s in report["by_source"]}
     assert sources == {"repl": 4, "editor": 1}
+    pairs = [(r["day"], r["model"], r["shown"]) for r in report["by_day_model"]]
+    assert pairs == [("2026-01-05", MODEL, 4), ("2026-01-06", f"{MODEL} + mine.gguf", 1)]
     assert report["unmatched_accepts"] == 0
 
 

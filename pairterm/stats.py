@@ -90,7 +90,8 @@ def _table(title: str, label: str, rows: list[dict[str, Any]], key: str) -> Any:
     for _, header in COLUMNS:
         table.add_column(header, justify="right", no_wrap=True)
     for row in rows:
-        table.add_row(str(row[key]), *(_cell(k, row[k]) for k, _ in COLUMNS))
+        name = str(row[key]).replace(".gguf", "")  # the suffix only costs width
+        table.add_row(name, *(_cell(k, row[k]) for k, _ in COLUMNS))
     return table
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pairterm.argparsing import ArgumentParser
@@ -89,10 +91,10 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def progress_runner(
-    n_docs: int, label: str, enabled: bool
-) -> tuple[object, OnResult | None]:
-    """A rich progress bar on stderr (only on a terminal) and the callback that advances it."""
+@contextmanager
+def document_progress(n_docs: int, label: str) -> Iterator[OnResult | None]:
+    """A rich progress bar on stderr while documents are played (only on a terminal: stdout
+    may carry the JSON object); yields the callback that advances it."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -103,33 +105,20 @@ def progress_runner(
     )
 
     console = Console(stderr=True)
-    if not enabled or not console.is_terminal:
-        from contextlib import nullcontext
-
-        return nullcontext(), None
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[last]}"),
-        console=console,
-        transient=True,
-    )
-    task = progress.add_task(label, total=n_docs, last="")
-
-    def advance(result: object) -> None:
-        doc_id = getattr(result, "doc_id", "")
-        progress.update(task, advance=1, last=str(doc_id))
-
-    return progress, advance
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn(), TextColumn("{task.fields[last]}"))  # fmt: skip
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=n_docs, last="")
+        yield lambda result: progress.update(task, advance=1, last=result.doc_id)
 
 
 def run_eval(
     config: EngineConfig, docs: list[Document], rules: Rules, human: HumanSpec, label: str
 ) -> dict[str, object]:
-    progress, advance = progress_runner(len(docs), label, enabled=True)
-    with progress:  # type: ignore[attr-defined]
+    with document_progress(len(docs), label) as advance:
         return evaluate(config, docs, rules, human, advance)
 
 
@@ -152,5 +141,5 @@ def main(argv: list[str]) -> int:
     else:
         from pairterm.evaluation.report import print_summary
 
-        print_summary(summary)
+        print_summary(summary, f"pairterm eval — {corpus}")
     return 0

@@ -21,6 +21,8 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rich.console import Console
+
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import DEFAULT_ETA, EngineConfig, config_from_args, parse_eta
 from pairterm.errors import UserError
@@ -159,8 +161,6 @@ def _fingerprint(settings: dict[str, object]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from rich.console import Console
-
     args = parse(argv)
     keys = parse_rows(args.rows)
     corpus, limit, rules, split, human = environment_from_args(args)
@@ -244,20 +244,23 @@ def _write_json(path: Path, data: object) -> None:
 
 
 def write_outputs(
-    out: Path, rows: list[dict[str, object]], corpus: str, n_docs: int, console: object
+    out: Path, rows: list[dict[str, object]], corpus: str, n_docs: int, console: Console
 ) -> None:
     from pairterm.evaluation.report import chart, markdown_table, rows_table, write_text_atomic
 
+    settings = rows[0].get("settings") if rows else None
+    human = settings.get("human", "replay") if isinstance(settings, dict) else "replay"
+    who = "Replay human" if human == "replay" else f"LLM human ({Path(str(human)).name})"
     caption = (
-        f"Replay or LLM human on {n_docs} documents of `{corpus}`; mean (± standard error) "
-        "over documents. DPR: γ=0.999, α=0.1, β=0.5."
+        f"{who} on {n_docs} documents of `{corpus}`; mean (± standard error) over documents. "
+        "DPR: γ=0.999, α=0.1, β=0.5; rows without a gate decode up to their token cap."
     )
     slim = [{k: v for k, v in r.items() if k != "summary"} | {"summary": _slim(r)} for r in rows]
     _write_json(out / "results.json", {"corpus": corpus, "n_documents": n_docs, "rows": slim})
     write_text_atomic(out / "table.md", markdown_table(rows, caption))
     chart(rows, out / "chart.png", f"pairterm eval compare — {corpus}")
-    console.print(rows_table(rows, f"pairterm eval compare — {corpus}"))  # type: ignore[attr-defined]
-    console.print(f"wrote {out / 'results.json'}, {out / 'table.md'}, {out / 'chart.png'}")  # type: ignore[attr-defined]
+    console.print(rows_table(rows, f"pairterm eval compare — {corpus}"))
+    console.print(f"wrote {out / 'results.json'}, {out / 'table.md'}, {out / 'chart.png'}")
 
 
 def _slim(row: dict[str, object]) -> dict[str, object]:

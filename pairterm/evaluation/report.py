@@ -36,7 +36,17 @@ def fmt(summary: Mapping[str, object], metric: str) -> str:
 
 
 def summary_table(summary: Mapping[str, object], title: str = "pairterm eval") -> Table:
-    table = Table(title=title)
+    settings = summary.get("settings")
+    caption = None
+    if isinstance(settings, Mapping):
+        adapter = Path(str(settings["adapter"])).name if settings.get("adapter") else "no adapter"
+        human = "replay" if settings.get("human") == "replay" else Path(str(settings.get("human"))).name
+        caption = (
+            f"{Path(str(settings.get('model'))).name} + {adapter}, η={settings.get('eta')}, "
+            f"max {settings.get('max_tokens')} tokens; human: {human}, "
+            f"K_H={settings.get('human_tokens')}, ≤{settings.get('max_rounds')} rounds"
+        )
+    table = Table(title=title, caption=caption)
     table.add_column("metric")
     table.add_column("mean (± s.e.)", justify="right")
     for metric in METRICS:
@@ -48,8 +58,10 @@ def summary_table(summary: Mapping[str, object], title: str = "pairterm eval") -
     return table
 
 
-def print_summary(summary: Mapping[str, object], console: Console | None = None) -> None:
-    (console or Console()).print(summary_table(summary))
+def print_summary(
+    summary: Mapping[str, object], title: str = "pairterm eval", console: Console | None = None
+) -> None:
+    (console or Console()).print(summary_table(summary, title))
 
 
 SHORT = {

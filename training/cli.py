@@ -141,6 +141,11 @@ def main(argv: list[str]) -> int:
     from training.base import file_sha256, resolve_base
 
     base_path, base_kind = resolve_base(args.base)
+    state = _process_state()
+    if not state.is_main_process:  # under `accelerate launch`: rank 0 creates the run
+        state.wait_for_everyone()
+        work = rundir.partial_dir(run)
+        return _run(args, run, work, rundir.read_json(work / "run.json"), resumed=False)
     work = rundir.start(run, args.force)
     stored = {
         "format": rundir.FORMAT,
@@ -159,7 +164,17 @@ def main(argv: list[str]) -> int:
         "argv": [a for a in argv if a != "--force"],
     }
     rundir.write_json(work / "run.json", stored)
+    state.wait_for_everyone()
     return _run(args, run, work, stored, resumed=False)
+
+
+def _process_state():
+    """accelerate's view of this process: rank 0 of 1 unless started by `accelerate launch`."""
+    import torch
+    from accelerate import PartialState
+
+    # without cpu=True accelerate ignores torchrun's ranks on a machine with no GPU
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 def _train_options(args) -> TrainOptions:
@@ -182,8 +197,11 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
     from training import labeling
     from training.base import load_base
 
+    state = _process_state()
     prepared_path = work / "prepare.json"
-    collected = None if prepared_path.is_file() else _collect(args, work)
+    collected = None
+    if state.is_main_process and not prepared_path.is_file():
+        collected = _collect(args, work)
     model, tokenizer, info = load_base(stored["base"]["path"])
     if info["sha256"] != stored["base"]["sha256"]:
         raise UserError(
@@ -196,11 +214,13 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
     )  # fmt: skip
     show = not args.quiet and sys.stderr.isatty()
 
-    if collected is None:
-        examples = rundir.read_jsonl(work / "examples.jsonl")
-        prepared = rundir.read_json(prepared_path)
-    else:
-        examples, prepared = _label(work, collected, model, tokenizer, info, options, show)
+    # rank 0 labels; the other ranks wait for it and read the same examples
+    with state.main_process_first():
+        if collected is None:
+            examples = rundir.read_jsonl(work / "examples.jsonl")
+            prepared = rundir.read_json(prepared_path)
+        else:
+            examples, prepared = _label(work, collected, model, tokenizer, info, options, show)
 
     train_options = _train_options(args)
     from training.trainer import train
@@ -243,6 +263,7 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
         "losses": result.losses,
         "device": str(next(peft_model.parameters()).device),
         "torch_threads": torch.get_num_threads(),
+        "processes": state.num_processes,
     }
     rundir.write_json(work / "report.json", report)
     rundir.finish(work, run)

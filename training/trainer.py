@@ -186,7 +186,7 @@ def train(
     """Fine-tune `model` (wrapped with LoRA here) and return (peft model, TrainResult)."""
     from accelerate import Accelerator
 
-    accelerator = Accelerator()
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
     model = wrap_lora(model, opts)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -239,36 +239,34 @@ def train(
         with progress:
             task = progress.add_task("training", total=steps, completed=start, loss="-", tps="-")
             for step in range(start, steps):
-                micro = [
-                    [examples[i] for i in idx]
-                    for idx in step_batches(step, len(examples), opts, world, rank)
-                ]
-                step_targets = sum(len(ex["completion_ids"]) for mb in micro for ex in mb)
-                # every rank's share of the step's targets is equal only on average: normalise by the
-                # global count so the summed gradient is the mean over all completion tokens
-                global_targets = accelerator.reduce(
-                    torch.tensor(step_targets, device=accelerator.device), "sum"
-                ).item()
+                # every rank holds all examples, so each knows the whole step's token counts
+                shares = [step_batches(step, len(examples), opts, world, r) for r in range(world)]
+                everything = [examples[i] for share in shares for idx in share for i in idx]
+                step_targets = sum(len(ex["completion_ids"]) for ex in everything)
+                step_tokens = sum(
+                    len(ex["prompt_ids"]) + len(ex["completion_ids"]) for ex in everything
+                )
                 for group in optimizer.param_groups:
                     group["lr"] = labels.lr_at(step, steps, opts.lr, warmup)
-                step_loss = 0.0
-                for m, batch_examples in enumerate(micro):
-                    batch = {
-                        k: v.to(accelerator.device)
-                        for k, v in collate(batch_examples, pad_id).items()
-                    }
-                    sync = m == len(micro) - 1
-                    with accelerator.no_sync(model) if not sync else _null():
+                step_loss = torch.zeros((), dtype=torch.float64, device=accelerator.device)
+                micro = shares[rank]
+                for m, idx in enumerate(micro):
+                    batch = collate([examples[i] for i in idx], pad_id)
+                    batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+                    with accelerator.no_sync(model) if m < len(micro) - 1 else _null():
                         loss_sum = completion_loss_sum(model, batch)
-                        accelerator.backward(loss_sum * world / global_targets)
-                    step_loss += loss_sum.item()
-                    n_tokens = int(batch["attention_mask"].sum())
-                    session_tokens += n_tokens
-                    result.tokens += n_tokens
+                        # DDP averages gradients over ranks; scaling by `world` makes that the mean
+                        # over the completion tokens of the whole step, as on one process
+                        accelerator.backward(loss_sum * world / step_targets)
+                    step_loss += loss_sum.detach()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
+                if world > 1:
+                    step_loss = accelerator.reduce(step_loss, "sum")
+                session_tokens += step_tokens
+                result.tokens += step_tokens
                 result.target_tokens += step_targets
-                result.losses.append(step_loss / max(1, step_targets))
+                result.losses.append(step_loss.item() / step_targets)
                 rng_next = torch.get_rng_state()
                 done = step + 1
                 rate = session_tokens / max(1e-9, time.perf_counter() - session_start)

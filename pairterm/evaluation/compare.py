@@ -28,6 +28,7 @@ from pairterm.config import DEFAULT_ETA, EngineConfig, config_from_args, parse_e
 from pairterm.errors import UserError
 from pairterm.evaluation.cli import add_environment_args, environment_from_args, run_eval
 from pairterm.evaluation.corpus import load_corpus, load_run
+from pairterm.evaluation.metrics import paired_difference
 from pairterm.evaluation.runner import eta_json
 
 
@@ -256,11 +257,31 @@ def write_outputs(
         "DPR: γ=0.999, α=0.1, β=0.5; rows without a gate decode up to their token cap."
     )
     slim = [{k: v for k, v in r.items() if k != "summary"} | {"summary": _slim(r)} for r in rows]
+    add_paired(slim)
     _write_json(out / "results.json", {"corpus": corpus, "n_documents": n_docs, "rows": slim})
     write_text_atomic(out / "table.md", markdown_table(rows, caption))
     chart(rows, out / "chart.png", f"pairterm eval compare — {corpus}")
     console.print(rows_table(rows, f"pairterm eval compare — {corpus}"))
     console.print(f"wrote {out / 'results.json'}, {out / 'table.md'}, {out / 'chart.png'}")
+
+
+def add_paired(rows: list[dict[str, object]]) -> None:
+    """Each row's per-document difference from the first row (`vs_first`), for DPR and accept
+    ratio: on the same documents a paired error is far smaller than the unpaired ones."""
+    if not rows:
+        return
+    first = rows[0]["summary"]
+    assert isinstance(first, dict)
+    for row in rows:
+        summary = row["summary"]
+        assert isinstance(summary, dict)
+        docs, ref = summary.get("documents"), first.get("documents")
+        if not isinstance(docs, list) or not isinstance(ref, list):
+            continue
+        row["vs_first"] = {"reference": rows[0]["name"]}
+        for metric in ("dpr", "accept_ratio", "accepted_char_share"):
+            mean, se, n = paired_difference(docs, ref, metric)
+            row["vs_first"][metric] = {"mean": mean, "se": se, "n": n}  # type: ignore[index]
 
 
 def _slim(row: dict[str, object]) -> dict[str, object]:

@@ -112,3 +112,20 @@ def summarize(results: Sequence[DocumentResult], wall_s: float | None = None) ->
     out["wall_s"] = round(seconds, 3)
     out["documents_per_minute"] = 60.0 * len(results) / seconds if seconds > 0 else None
     return out
+
+
+def paired_difference(
+    docs: Sequence[dict[str, object]], reference: Sequence[dict[str, object]], metric: str
+) -> tuple[float | None, float | None, int]:
+    """Mean ± standard error of (row − reference) over the documents both rows have a value for.
+
+    Rows are evaluated on the same documents, so the per-document difference removes the large
+    spread between easy and hard documents that the unpaired errors carry.
+    """
+    ref = {d["doc_id"]: d.get(metric) for d in reference}
+    diffs = []
+    for d in docs:
+        a, b = d.get(metric), ref.get(d["doc_id"])
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            diffs.append(float(a) - float(b))
+    return mean_se(diffs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -125,31 +126,47 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _mean_err(rows: Sequence[Mapping[str, object]], metric: str) -> tuple[list[float], list[float]]:
+    means, errs = [], []
+    for row in rows:
+        s = row["summary"]
+        assert isinstance(s, Mapping)
+        mean, se = s.get(metric), s.get(f"{metric}_se")
+        means.append(float(mean) if isinstance(mean, int | float) else math.nan)
+        errs.append(float(se) if isinstance(se, int | float) else 0.0)
+    return means, errs
+
+
 def chart(rows: Sequence[Mapping[str, object]], path: Path, title: str) -> None:
-    """Grouped bars of accept ratio and DPR per row, with standard-error whiskers."""
+    """Left: accept ratio and accepted-character share as bars. Right: DPR as points with
+    standard-error whiskers on a zoomed axis — DPR sits near 1 for every row because writing
+    dominates its exponent, so bars from zero would hide the differences."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = ("accept_ratio", "dpr", "accepted_char_share")
     names = [str(r["name"]) for r in rows]
-    width = 0.8 / len(metrics)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(rows) + 2), 4.0))
-    for i, metric in enumerate(metrics):
-        means, errs = [], []
-        for row in rows:
-            s = row["summary"]
-            assert isinstance(s, Mapping)
-            mean, se = s.get(metric), s.get(f"{metric}_se")
-            means.append(float(mean) if isinstance(mean, int | float) else 0.0)
-            errs.append(float(se) if isinstance(se, int | float) else 0.0)
-        xs = [j + (i - (len(metrics) - 1) / 2) * width for j in range(len(rows))]
-        ax.bar(xs, means, width, yerr=errs, capsize=3, label=LABELS[metric])
-    ax.set_xticks(range(len(rows)), names, rotation=20, ha="right")
-    ax.set_ylim(0, 1)
-    ax.set_title(title)
-    ax.legend()
+    xs = list(range(len(rows)))
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(max(8.0, 1.6 * len(rows) + 3), 4.5), gridspec_kw={"width_ratios": [3, 2]}
+    )
+    bars = ("accept_ratio", "accepted_char_share")
+    width = 0.8 / len(bars)
+    for i, metric in enumerate(bars):
+        means, errs = _mean_err(rows, metric)
+        offset = (i - (len(bars) - 1) / 2) * width
+        left.bar([x + offset for x in xs], means, width, yerr=errs, capsize=3, label=LABELS[metric])
+    left.set_ylim(0, 1)
+    left.set_title("acceptance (↑)")
+    left.legend(loc="upper left", fontsize="small")
+    means, errs = _mean_err(rows, "dpr")
+    right.errorbar(xs, means, yerr=errs, fmt="o", capsize=4, color="tab:orange")
+    right.set_title("Discounted Pass Rate (↑, zoomed axis)")
+    for ax in (left, right):
+        ax.set_xticks(xs, names, rotation=25, ha="right", fontsize="small")
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+    fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")

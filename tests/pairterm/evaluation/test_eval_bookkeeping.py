@@ -121,3 +121,14 @@ def test_summary_skips_documents_without_suggestions_for_accept_ratio() -> None:
     assert s["pass_at_1"] == 0.5 and s["pass_at_1_se"] == pytest.approx(0.5)
     assert s["accepted_char_share"] == pytest.approx((0.25 + 0.0) / 2)
     assert s["documents_per_minute"] == pytest.approx(4.0)
+
+
+def test_paired_difference_matches_documents_by_id() -> None:
+    from pairterm.evaluation.metrics import paired_difference
+
+    ref = [{"doc_id": "a", "dpr": 0.5}, {"doc_id": "b", "dpr": 0.7}, {"doc_id": "c", "dpr": None}]
+    row = [{"doc_id": "b", "dpr": 0.8}, {"doc_id": "a", "dpr": 0.7}, {"doc_id": "c", "dpr": 0.9}]
+    mean, se, n = paired_difference(row, ref, "dpr")
+    assert n == 2  # c has no reference value
+    assert mean == pytest.approx(0.15)
+    assert se == pytest.approx(math.sqrt(((0.05**2) * 2 / 1) / 2))

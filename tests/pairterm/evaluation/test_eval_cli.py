@@ -163,6 +163,9 @@ def test_compare_without_training_writes_table_chart_and_resumes(
     for row in results["rows"]:
         assert row["summary"]["n_documents"] == 2 and "dpr_se" in row["summary"]
     assert results["rows"][1]["settings"]["max_tokens"] == 10
+    # Each row carries its per-document difference from the first row; the first's is zero.
+    assert results["rows"][0]["vs_first"]["dpr"]["mean"] == 0.0
+    assert results["rows"][1]["vs_first"]["reference"] == "Base"
     table = (out_dir / "table.md").read_text()
     assert table.splitlines()[0].startswith("| Base Model | Name | Pass@1")
     assert "| Base-10 |" in table and table.count("\n| SmolLM2") == 2

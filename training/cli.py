@@ -168,6 +168,11 @@ def main(argv: list[str]) -> int:
     return _run(args, run, work, stored, resumed=False)
 
 
+def _say(args, message: str) -> None:
+    if not args.quiet:
+        print(f"pairterm train: {message}", file=sys.stderr)
+
+
 def _process_state():
     """accelerate's view of this process: rank 0 of 1 unless started by `accelerate launch`."""
     import torch
@@ -202,6 +207,13 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
     collected = None
     if state.is_main_process and not prepared_path.is_file():
         collected = _collect(args, work)
+        skipped = ", ".join(f"{k} {v}" for k, v in sorted(collected.skipped.items())) or "nothing"
+        _say(
+            args,
+            f"{len(collected.documents)} files to train on, {collected.info['holdout']} held out; skipped {skipped}",
+        )
+    if state.is_main_process:
+        _say(args, f"loading base model {stored['base']['path']}")
     model, tokenizer, info = load_base(stored["base"]["path"])
     if info["sha256"] != stored["base"]["sha256"]:
         raise UserError(
@@ -221,6 +233,12 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
             prepared = rundir.read_json(prepared_path)
         else:
             examples, prepared = _label(work, collected, model, tokenizer, info, options, show)
+            _say(
+                args,
+                f"labeled {len(examples)} states ({options.method.name}, η={options.eta:g}) from "
+                f"{prepared['label_tokens']} tokens in {prepared['label_s']:.1f} s; "
+                f"empty completions {prepared['empty_share']:.0%}",
+            )
 
     train_options = _train_options(args)
     from training.trainer import train
@@ -269,7 +287,7 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
     rundir.finish(work, run)
     loss = "n/a" if result.final_loss is None else f"{result.final_loss:.3f}"
     print(
-        f"trained {result.steps} steps on {len(examples)} {stored['method']} examples "
+        f"pairterm train: trained {result.steps} steps on {len(examples)} {stored['method']} examples "
         f"(final loss {loss}); adapter in {run / 'adapter'}",
         file=sys.stderr,
     )

@@ -188,7 +188,7 @@ def train(
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
-    model = wrap_lora(model, opts)
+    model = wrap_lora(model, opts).to(accelerator.device)  # before the optimizer state is loaded
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.0)
     steps = total_steps(len(examples), opts, world)
@@ -207,6 +207,8 @@ def train(
             raise UserError("the checkpoint does not match the model; start over with --force")
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         start = state["step"]
         result.losses = list(state["losses"])
         result.tokens, result.target_tokens = state["tokens"], state["target_tokens"]
@@ -226,6 +228,7 @@ def train(
             "adapter": _trainable_state(accelerator.unwrap_model(model)),
             "optimizer": optimizer.state_dict(),
             "torch_rng": rng,
+            "cuda_rng": cuda_rng_next,
             "losses": list(result.losses),
             "tokens": result.tokens,
             "target_tokens": result.target_tokens,
@@ -234,6 +237,7 @@ def train(
 
     # the RNG state after the last finished step, which is also the state the next step starts in
     rng_next = torch.get_rng_state()
+    cuda_rng_next = _cuda_rng()
     step = start
     try:
         with progress:
@@ -267,7 +271,7 @@ def train(
                 result.tokens += step_tokens
                 result.target_tokens += step_targets
                 result.losses.append(step_loss.item() / step_targets)
-                rng_next = torch.get_rng_state()
+                rng_next, cuda_rng_next = torch.get_rng_state(), _cuda_rng()
                 done = step + 1
                 rate = session_tokens / max(1e-9, time.perf_counter() - session_start)
                 progress.update(
@@ -286,6 +290,10 @@ def train(
     result.train_seconds += time.perf_counter() - session_start
     accelerator.wait_for_everyone()
     return accelerator.unwrap_model(model), result, accelerator.is_main_process
+
+
+def _cuda_rng() -> list[torch.Tensor]:
+    return torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
 
 
 class _null:

@@ -16,7 +16,7 @@ from pathlib import Path
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import DEFAULT_ETA, parse_eta
 from pairterm.errors import UserError
-from training import filters, labels, rundir
+from training import filters, labels, prepare, rundir
 from training.trainer import ALL_LINEAR, TrainOptions
 
 
@@ -129,7 +129,7 @@ def main(argv: list[str]) -> int:
     run = Path(args.out).expanduser()
     method, eta = labels.parse_method(args.method), parse_eta(args.eta)
     _train_options(args)
-    _source_options(args)
+    prepare.source_options(args)
     source = Path(args.source).expanduser()
     if not source.is_dir():
         what = (
@@ -206,7 +206,7 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
     prepared_path = work / "prepare.json"
     collected = None
     if state.is_main_process and not prepared_path.is_file():
-        collected = _collect(args, work)
+        collected = prepare.collect(args, work)
         skipped = ", ".join(f"{k} {v}" for k, v in sorted(collected.skipped.items())) or "nothing"
         _say(
             args,
@@ -232,7 +232,9 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
             examples = rundir.read_jsonl(work / "examples.jsonl")
             prepared = rundir.read_json(prepared_path)
         else:
-            examples, prepared = _label(work, collected, model, tokenizer, info, options, show)
+            examples, prepared = prepare.label(
+                work, collected, model, tokenizer, info, options, show
+            )
             _say(
                 args,
                 f"labeled {len(examples)} states ({options.method.name}, η={options.eta:g}) from "
@@ -292,107 +294,3 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _source_options(args):
-    from training import sources
-
-    return sources.SourceOptions(
-        authors=tuple(args.author),
-        include=tuple(args.include) or filters.DEFAULT_INCLUDE,
-        exclude=tuple(args.exclude),
-        since=sources.parse_date(args.since, "--since") if args.since else None,
-        until=sources.parse_date(args.until, "--until") if args.until else None,
-        max_bytes=args.max_file_bytes,
-        rev=args.rev,
-    )
-
-
-def _collect(args, work: Path):
-    """Sources and the holdout split (before the model loads, so bad input fails fast)."""
-    from training import sources
-
-    collected = sources.collect(Path(args.source).expanduser(), _source_options(args))
-    train_docs, holdout, split = sources.split_holdout(collected.documents, args.holdout, args.seed)
-    doc_ref = lambda d: {"path": d.path, "commit": d.commit, "blob": d.blob, "time": d.time}  # noqa: E731
-    rundir.write_jsonl(
-        work / "holdout.jsonl",
-        ({"path": d.path, "commit": d.commit, "text": d.text} for d in holdout),
-    )
-    rundir.write_json(
-        work / "split.json",
-        {**split, "source": collected.info, "train": [doc_ref(d) for d in train_docs],
-         "holdout": [doc_ref(d) for d in holdout]},
-    )  # fmt: skip
-    collected.documents = train_docs
-    collected.info = {**collected.info, "holdout": len(holdout)}
-    return collected
-
-
-def _label(
-    work: Path, collected, model, tokenizer, info: dict, options, show: bool
-) -> tuple[list[dict], dict]:
-    """Label the training documents; writes examples and label stats. Deterministic."""
-    import torch
-
-    from training import labeling
-
-    train_docs = collected.documents
-    doc_ids = [labeling.tokenize(tokenizer, d.text) for d in train_docs]
-    total_tokens = sum(len(ids) for ids in doc_ids)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device)
-    t0 = time.perf_counter()
-    progress = _label_progress(show)
-    with progress:
-        task = progress.add_task("labeling", total=total_tokens)
-        surprises = labeling.document_surprises(
-            model, doc_ids, options, tokenizer.pad_token_id, lambda n: progress.advance(task, n)
-        )
-    label_s = time.perf_counter() - t0
-    states = labeling.choose_states(doc_ids, options)
-    if not states:
-        raise UserError(
-            f"the training files are too short to sample states from (fewer than {options.min_prefix + 1} tokens)"
-        )
-    decode = lambda ids: tokenizer.decode(ids)  # noqa: E731
-    examples = list(
-        labeling.build_examples(
-            train_docs, doc_ids, surprises, states, options, info["eos_token_id"], decode
-        )
-    )
-    stats = labels.label_stats([ex["tokens"] for ex in examples])
-    stats.update(
-        method=options.method.name, eta=options.eta, documents=len(train_docs), tokens=total_tokens
-    )
-    rundir.write_json(work / "label_stats.json", stats)
-    prepared = {
-        "skipped": dict(sorted(collected.skipped.items())),
-        "documents": {"train": len(train_docs), "holdout": collected.info["holdout"]},
-        "label_tokens": total_tokens,
-        "label_s": label_s,
-        "label_tokens_per_s": total_tokens / label_s if label_s > 0 else None,
-        "empty_share": stats["empty_share"],
-        "source": collected.info,
-    }
-    rundir.write_jsonl(work / "examples.jsonl", examples)
-    # written last: its presence says the examples above are complete and may be reused on resume
-    rundir.write_json(work / "prepare.json", prepared)
-    return examples, prepared
-
-
-def _label_progress(show: bool):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} tokens"), TimeRemainingColumn(),
-        console=Console(stderr=True), disable=not show,
-    )  # fmt: skip

@@ -1,0 +1,118 @@
+"""The run's data stage: collect sources, split off the holdout, label examples.
+
+Writes holdout.jsonl, split.json, examples.jsonl, label_stats.json and, last, prepare.json, whose
+presence tells a resumed run that the examples are complete and can be reused.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pairterm.errors import UserError
+from training import filters, labels, rundir
+from training.sources import Collected, SourceOptions
+
+
+def source_options(args) -> SourceOptions:
+    from training import sources
+
+    return SourceOptions(
+        authors=tuple(args.author),
+        include=tuple(args.include) or filters.DEFAULT_INCLUDE,
+        exclude=tuple(args.exclude),
+        since=sources.parse_date(args.since, "--since") if args.since else None,
+        until=sources.parse_date(args.until, "--until") if args.until else None,
+        max_bytes=args.max_file_bytes,
+        rev=args.rev,
+    )
+
+
+def collect(args, work: Path) -> Collected:
+    """Sources and the holdout split (before the model loads, so bad input fails fast)."""
+    from training import sources
+
+    collected = sources.collect(Path(args.source).expanduser(), source_options(args))
+    train_docs, holdout, split = sources.split_holdout(collected.documents, args.holdout, args.seed)
+    doc_ref = lambda d: {"path": d.path, "commit": d.commit, "blob": d.blob, "time": d.time}  # noqa: E731
+    rundir.write_jsonl(
+        work / "holdout.jsonl",
+        ({"path": d.path, "commit": d.commit, "text": d.text} for d in holdout),
+    )
+    rundir.write_json(
+        work / "split.json",
+        {**split, "source": collected.info, "train": [doc_ref(d) for d in train_docs],
+         "holdout": [doc_ref(d) for d in holdout]},
+    )  # fmt: skip
+    collected.documents = train_docs
+    collected.info = {**collected.info, "holdout": len(holdout)}
+    return collected
+
+
+def label(
+    work: Path, collected, model, tokenizer, info: dict, options, show: bool
+) -> tuple[list[dict], dict]:
+    """Label the training documents; writes examples and label stats. Deterministic."""
+    import torch
+
+    from training import labeling
+
+    train_docs = collected.documents
+    doc_ids = [labeling.tokenize(tokenizer, d.text) for d in train_docs]
+    total_tokens = sum(len(ids) for ids in doc_ids)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
+    t0 = time.perf_counter()
+    progress = _progress(show)
+    with progress:
+        task = progress.add_task("labeling", total=total_tokens)
+        surprises = labeling.document_surprises(
+            model, doc_ids, options, tokenizer.pad_token_id, lambda n: progress.advance(task, n)
+        )
+    label_s = time.perf_counter() - t0
+    states = labeling.choose_states(doc_ids, options)
+    if not states:
+        raise UserError(
+            f"the training files are too short to sample states from (fewer than {options.min_prefix + 1} tokens)"
+        )
+    decode = lambda ids: tokenizer.decode(ids)  # noqa: E731
+    examples = list(
+        labeling.build_examples(
+            train_docs, doc_ids, surprises, states, options, info["eos_token_id"], decode
+        )
+    )
+    stats = labels.label_stats([ex["tokens"] for ex in examples])
+    stats.update(
+        method=options.method.name, eta=options.eta, documents=len(train_docs), tokens=total_tokens
+    )
+    rundir.write_json(work / "label_stats.json", stats)
+    prepared = {
+        "skipped": dict(sorted(collected.skipped.items())),
+        "documents": {"train": len(train_docs), "holdout": collected.info["holdout"]},
+        "label_tokens": total_tokens,
+        "label_s": label_s,
+        "label_tokens_per_s": total_tokens / label_s if label_s > 0 else None,
+        "empty_share": stats["empty_share"],
+        "source": collected.info,
+    }
+    rundir.write_jsonl(work / "examples.jsonl", examples)
+    # written last: its presence says the examples above are complete and may be reused on resume
+    rundir.write_json(work / "prepare.json", prepared)
+    return examples, prepared
+
+
+def _progress(show: bool):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} tokens"), TimeRemainingColumn(),
+        console=Console(stderr=True), disable=not show,
+    )  # fmt: skip

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from pairterm.errors import UserError
 from pairterm.evaluation.metrics import METRICS
 
 LABELS = {
@@ -141,8 +142,13 @@ def chart(rows: Sequence[Mapping[str, object]], path: Path, title: str) -> None:
     """Left: accept ratio and accepted-character share as bars. Right: DPR as points with
     standard-error whiskers on a zoomed axis — DPR sits near 1 for every row because writing
     dominates its exponent, so bars from zero would hide the differences."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ModuleNotFoundError:
+        raise UserError(
+            "the chart needs matplotlib: pip install 'pairterm[train]' (results.json and "
+            "table.md were written)"
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

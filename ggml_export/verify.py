@@ -26,7 +26,7 @@ from pairterm.errors import UserError
 TOP1_MIN = {"f32": 0.99, "f16": 0.99, "q8_0": 0.97}
 TOP1_MIN_QUANT = 0.80
 ADAPTER_VS_MERGED_MIN = 0.97  # adapter on a float base vs merged, both in llama.cpp
-N_POSITIONS = 192
+N_POSITIONS = 512
 N_GREEDY = 16
 
 
@@ -39,7 +39,11 @@ def heldout_texts() -> list[str]:
     return [inspect.getsource(textwrap), inspect.getsource(colorsys), edge]
 
 
-def _threads() -> int:
+def _threads(model_path: Path | None = None) -> int:
+    # A tiny model gains nothing from threads, and ggml's spinning workers lose badly when the
+    # cores are shared with other work; real models get up to 4.
+    if model_path is not None and model_path.stat().st_size < 64 << 20:
+        return 1
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -51,7 +55,7 @@ def load_reference(run: Run, base: BaseModel):  # -> (model, tokenizer)
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    torch.set_num_threads(_threads())
+    torch.set_num_threads(_threads(run.base_path if run.base_kind == "gguf" else None))
     model, tok = _load_base_reference(run.base_path, run.base_kind)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # peft/transformers deprecation chatter, not the user's
@@ -83,7 +87,7 @@ def _llama(model_path: Path, n_ctx: int, lora_path: Path | None = None):
 
     try:
         return Llama(model_path=str(model_path), lora_path=str(lora_path) if lora_path else None,
-                     n_ctx=n_ctx, n_batch=n_ctx, n_threads=_threads(), logits_all=True,
+                     n_ctx=n_ctx, n_batch=n_ctx, n_threads=_threads(Path(model_path)), logits_all=True,
                      verbose=False, seed=0)
     except Exception as exc:  # llama-cpp-python raises ValueError/RuntimeError on load failure
         raise UserError(f"llama.cpp cannot load the exported file {model_path}: {exc}") from None
@@ -95,29 +99,39 @@ def _llama_logits(llm, tokens: list[int]) -> np.ndarray:
     return np.array(llm.scores[: len(tokens)], dtype=np.float32)
 
 
-def _llama_greedy(llm, prompt: list[int], n: int) -> list[int]:
-    llm.reset()
-    llm.eval(prompt)
+def _llama_continue_greedy(llm, n: int) -> list[int]:
+    """Greedy tokens after what llm has already evaluated."""
     out: list[int] = []
     for _ in range(n):
-        tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
-        out.append(tok)
-        llm.eval([tok])
+        out.append(int(np.argmax(llm.scores[llm.n_tokens - 1])))
+        llm.eval(out[-1:])
     return out
 
 
-def _hf_logits(model, tokens: list[int]) -> np.ndarray:
-    import torch
+class Reference:
+    """The transformers side: model + tokenizer, with its answers cached per token sequence so
+    several exports of one run are checked against one forward pass."""
 
-    with torch.no_grad():
-        return model(torch.tensor([tokens])).logits[0].float().numpy()
+    def __init__(self, model, tokenizer) -> None:
+        self.model, self.tok = model, tokenizer
+        self._cache: dict[tuple[int, ...], tuple[np.ndarray, list[int]]] = {}
 
+    def run(self, ids: list[int], n_greedy: int) -> tuple[np.ndarray, list[int]]:
+        """Logits at every position of ids, and the greedy continuation after them."""
+        key = (*ids, -n_greedy)
+        if key not in self._cache:
+            import torch
 
-def _hf_greedy(model, prompt: list[int], n: int) -> list[int]:
-    seq = list(prompt)
-    for _ in range(n):
-        seq.append(int(np.argmax(_hf_logits(model, seq)[-1])))
-    return seq[len(prompt):]
+            with torch.no_grad():
+                step = self.model(torch.tensor([ids]), use_cache=True)
+                logits = step.logits[0].float().numpy()
+                greedy: list[int] = []
+                for _ in range(n_greedy):
+                    greedy.append(int(step.logits[0, -1].argmax()))
+                    step = self.model(torch.tensor([greedy[-1:]]), use_cache=True,
+                                      past_key_values=step.past_key_values)
+            self._cache[key] = (logits, greedy)
+        return self._cache[key]
 
 
 def compare(a: np.ndarray, b: np.ndarray) -> dict:
@@ -132,17 +146,21 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict:
     }
 
 
-def verify(result: dict, run: Run, base: BaseModel, out: Path, reference=None) -> dict:
-    """reference: (model, tokenizer) from load_reference, to share one load across exports."""
+def verify(result: dict, run: Run, base: BaseModel, out: Path, reference: Reference | None = None,
+           positions: int = N_POSITIONS) -> dict:
+    """reference: shares one transformers load (and its forward passes) across exports."""
+    if reference is None:
+        reference = Reference(*load_reference(run, base))
     with tempfile.TemporaryDirectory(prefix="pairterm-verify-") as work:
-        return _verify(result, run, base, out, Path(work), reference)
+        return _verify(result, run, base, out, Path(work), reference, positions)
 
 
-def _verify(result: dict, run: Run, base: BaseModel, out: Path, work: Path, reference) -> dict:
-    model, tok = reference if reference is not None else load_reference(run, base)
+def _verify(result: dict, run: Run, base: BaseModel, out: Path, work: Path, reference: Reference,
+            positions: int) -> dict:
+    tok = reference.tok
     base_file = run.base_path if run.base_kind == "gguf" else _bare_base(base, work)
     texts = heldout_texts()
-    ids = tok(texts[0], add_special_tokens=False)["input_ids"][:N_POSITIONS]
+    ids = tok(texts[0], add_special_tokens=False)["input_ids"][:positions]
     n_ctx = max(256, len(ids) + N_GREEDY + 8)
     if result["kind"] == "adapter":
         llm = _llama(base_file, n_ctx, out)
@@ -156,12 +174,10 @@ def _verify(result: dict, run: Run, base: BaseModel, out: Path, work: Path, refe
         for t in texts
     ]
     report["tokenizer_identical"] = all(token_match)
-    ref = _hf_logits(model, ids)
+    ref, report["greedy_reference"] = reference.run(ids, N_GREEDY)
     got = _llama_logits(llm, ids)
     report.update(compare(got, ref))
-    prompt = ids[:64]
-    report["greedy_reference"] = _hf_greedy(model, prompt, N_GREEDY)
-    report["greedy_exported"] = _llama_greedy(llm, prompt, N_GREEDY)
+    report["greedy_exported"] = _llama_continue_greedy(llm, N_GREEDY)
     report["greedy_identical"] = report["greedy_reference"] == report["greedy_exported"]
 
     if result["kind"] == "merged" and not result.get("quant") and result["outtype"] != "q8_0":

@@ -67,7 +67,7 @@ def _fit(model, out_dir: Path, steps: int) -> None:
     g = torch.Generator().manual_seed(0)
     model.train()
     for _ in range(steps):
-        batch = data[torch.randint(0, data.shape[0], (8,), generator=g)]
+        batch = data[torch.randint(0, data.shape[0], (4,), generator=g)]
         loss = model(input_ids=batch, labels=batch).loss
         opt.zero_grad()
         loss.backward()
@@ -75,7 +75,7 @@ def _fit(model, out_dir: Path, steps: int) -> None:
     model.eval()
 
 
-def build_hf_model(out_dir: Path, arch: str, seed: int = 0, train_steps: int = 60) -> Path:
+def build_hf_model(out_dir: Path, arch: str, seed: int = 0, train_steps: int = 30) -> Path:
     """A random LlamaForCausalLM or Qwen2ForCausalLM (2 layers, GQA) with its own tokenizer."""
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 

@@ -13,7 +13,7 @@ from tests.ggml_export.builders import build_hf_model, build_run
 def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("tiny")
     runs = {}
     for arch in ("llama", "qwen2"):

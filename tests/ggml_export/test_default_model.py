@@ -1,0 +1,91 @@
+"""The real default model (SmolLM2-135M-Instruct, Q4_1 GGUF base) with a small LoRA: export, load
+in llama.cpp, compare with transformers. One reference load is shared by every check (~11 s)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gguf
+import pytest
+
+from ggml_export.export import ExportRequest, export
+from ggml_export.run import sha256_file
+from ggml_export.verify import Reference, verify
+from tests.ggml_export.builders import build_run
+
+pytestmark = pytest.mark.slow
+POSITIONS = 256  # the CLI uses 512; half keeps this file inside its CI budget
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory, default_model: Path):
+    import torch
+
+    from training.base import load_base
+
+    torch.set_num_threads(2)
+    model, tok, _ = load_base(default_model)
+    run, peft_model = build_run(tmp_path_factory.mktemp("real") / "run", default_model, "gguf",
+                                b_std=0.02, model=model, sha256=sha256_file(default_model))
+    return run, Reference(peft_model, tok)
+
+
+@pytest.fixture(scope="module")
+def f16_export(real_run, tmp_path_factory: pytest.TempPathFactory):
+    run, _ = real_run
+    out = tmp_path_factory.mktemp("f16") / "merged-f16.gguf"
+    result, r, b = export(ExportRequest(run=run, out=out))
+    return out, result, r, b
+
+
+def test_f16_merged_matches_transformers_and_keeps_tokenizer(real_run, f16_export, default_model):
+    _, reference = real_run
+    out, result, r, b = f16_export
+    assert result["seconds"] < 60 and result["tensors_merged"] == 7 * 30
+    report = verify(result, r, b, out, reference=reference, positions=POSITIONS)
+    assert report["passed"], report["checks"]
+    assert report["tokenizer_identical"] and report["greedy_identical"]
+    assert report["top1_agreement"] >= 0.99
+
+    base, merged = gguf.GGUFReader(str(default_model)), gguf.GGUFReader(str(out))
+    for key, f in base.fields.items():
+        if key.startswith(("tokenizer.", "llama.")):
+            g = merged.fields[key]
+            assert [bytes(g.parts[i]) for i in g.data] == [bytes(f.parts[i]) for i in f.data], key
+    names = {t.name: t.tensor_type.name for t in merged.tensors}
+    assert "output.weight" not in names  # SmolLM2 ties lm_head to the embeddings
+    assert names["output_norm.weight"] == "F32" and names["blk.29.attn_q.weight"] == "F16"
+    assert merged.fields["general.file_type"].contents() == 1
+
+
+def test_q8_0_is_as_faithful_as_llama_cpps_own(real_run, f16_export, tmp_path):
+    """Our Python q8_0 against llama.cpp's quantizer run on the same f16 weights.
+
+    On this 135M model q8_0 lands near 0.96 top-1 against float32 transformers whoever
+    quantizes (llama.cpp also quantizes the activations), below the issue's 0.97: verify
+    reports that as a failed check, and this test holds us to llama.cpp's own figure.
+    """
+    from ggml_export.quantize import quantize
+
+    run, reference = real_run
+    out = tmp_path / "merged-q8.gguf"
+    result, r, b = export(ExportRequest(run=run, out=out, outtype="q8_0"))
+    ours = verify(result, r, b, out, reference=reference, positions=POSITIONS)
+    theirs_file = tmp_path / "llama-cpp-q8.gguf"
+    quantize(f16_export[0], theirs_file, "q8_0")
+    theirs = verify({**result, "quant": "q8_0"}, r, b, theirs_file, reference=reference, positions=POSITIONS)
+    assert ours["tokenizer_identical"] and ours["top1_agreement"] >= 0.95
+    assert ours["top1_agreement"] >= theirs["top1_agreement"] - 0.01
+    assert ours["mean_logit_diff"] <= 1.05 * theirs["mean_logit_diff"]
+
+
+def test_adapter_only_on_the_shipped_base(real_run, tmp_path):
+    run, reference = real_run
+    out = tmp_path / "adapter.gguf"
+    result, r, b = export(ExportRequest(run=run, out=out, adapter_only=True))
+    assert result["seconds"] < 5 and result["bytes"] < 10e6
+    report = verify(result, r, b, out, reference=reference, positions=POSITIONS)
+    # The base stays Q4_1 in llama.cpp while transformers runs it dequantized: the gap is the
+    # base's quantization, not the adapter.
+    assert report["tokenizer_identical"] and report["top1_agreement"] >= 0.95
+    assert report["passed"], report["checks"]

@@ -3,15 +3,15 @@
 On the default model (or --base) and real Python not written here (standard-library modules):
 
 - labeling: tokens/s of Empower labeling (one forward per window, surprises, states, examples)
-  against a bare `model(input_ids, attention_mask)` forward over the very same batches. The two
-  alternate batch by batch so that a busy machine slows both alike.
+  against a bare `model(input_ids, attention_mask)` forward over the very same batches, timed
+  A-B-B-A batch by batch so that a machine whose load changes slows both alike.
 - training: tokens/s of the training loop (`training.trainer.train`: LoRA, accumulation,
-  optimizer, progress bookkeeping) against a bare forward+backward of the same LoRA model on the
-  same micro-batches with the same kept logits, no optimizer. The bare runs before and after the
-  loop and the mean is used. A second baseline computes every position's logits (the textbook
-  loop), to show what keeping only completion logits is worth.
+  optimizer, accelerate, progress bookkeeping) against a bare forward+backward of the same LoRA
+  model on the same micro-batches with the same kept logits and no optimizer; rounds rotate the
+  order. A second baseline computes every position's logits (the textbook loop), to show what
+  keeping only the completion logits is worth.
 
-    .venv/bin/python benchmarks/train_throughput.py [--label-tokens 3000] [--steps 3] [--json]
+    .venv/bin/python benchmarks/train_throughput.py [--label-tokens 3000] [--steps 4] [--rounds 2] [--threads N] [--json]
 
 Targets (issue 3): labeling >= 0.9x, training >= 0.8x the bare baseline.
 """
@@ -91,14 +91,13 @@ def bench_labeling(model, tokenizer, info, doc_ids, docs, opts) -> dict:
     surprises = [[float("nan")] * len(x) for x in doc_ids]
     with torch.inference_mode():
         model(input_ids=torch.tensor([doc_ids[0][:32]]))  # warm-up, not timed
-        for i, batch in enumerate(plan):
+        for batch in plan:
             ids, mask = labeling.pad(batch, pad)
-            if i % 2:
-                label_s += _timed_label(model, batch, pad, surprises)
-                bare_s += _timed_bare(model, ids, mask)
-            else:
-                bare_s += _timed_bare(model, ids, mask)
-                label_s += _timed_label(model, batch, pad, surprises)
+            # A-B-B-A per batch: a load that rises or falls during the batch hits both alike
+            bare_s += _timed_bare(model, ids, mask) / 2
+            label_s += _timed_label(model, batch, pad, surprises) / 2
+            label_s += _timed_label(model, batch, pad, surprises) / 2
+            bare_s += _timed_bare(model, ids, mask) / 2
     t = time.perf_counter()
     states = labeling.choose_states(doc_ids, opts)
     examples = list(
@@ -147,29 +146,40 @@ def bare_training(
     return tokens, time.perf_counter() - start
 
 
-def bench_training(model, tokenizer, examples, opts: TrainOptions) -> dict:
+def bench_training(model, tokenizer, examples, opts: TrainOptions, rounds: int) -> dict:
+    """`rounds` rounds of (bare, full-logits bare, loop), the order rotating each round."""
     pad = tokenizer.pad_token_id
     bare_model = wrap_lora(copy.deepcopy(model), opts)
     bare_model.train()
-    bare_training(
-        bare_model, examples, TrainOptions(**{**opts.__dict__, "max_steps": 1}), pad, False
-    )  # warm-up
-    t1, s1 = bare_training(bare_model, examples, opts, pad, False)
-    with tempfile.TemporaryDirectory() as tmp:
-        _, result, _ = train(model, examples, opts, Path(tmp), pad, show_progress=False)
-    t2, s2 = bare_training(bare_model, examples, opts, pad, False)
-    tf, sf = bare_training(bare_model, examples, opts, pad, True)
-    assert t1 == t2 == result.tokens == tf, "the loop and the baselines must see the same tokens"
-    bare_tps = (t1 + t2) / (s1 + s2)
-    loop_tps = result.tokens / result.train_seconds
+    warm = TrainOptions(**{**opts.__dict__, "max_steps": 1})
+    bare_training(bare_model, examples, warm, pad, False)
+    tokens = {"bare": 0, "full": 0, "loop": 0}
+    seconds = {"bare": 0.0, "full": 0.0, "loop": 0.0}
+    kinds = ["bare", "full", "loop"]
+    for r in range(rounds):
+        for kind in kinds[r % 3 :] + kinds[: r % 3]:
+            if kind == "loop":
+                # the loop wraps its model with LoRA itself: give it a fresh copy of the base
+                with tempfile.TemporaryDirectory() as tmp:
+                    _, result, _ = train(
+                        copy.deepcopy(model), examples, opts, Path(tmp), pad, False
+                    )
+                n, s = result.tokens, result.train_seconds
+            else:
+                n, s = bare_training(bare_model, examples, opts, pad, kind == "full")
+            tokens[kind] += n
+            seconds[kind] += s
+    assert len(set(tokens.values())) == 1, "the loop and the baselines must see the same tokens"
+    tps = {k: tokens[k] / seconds[k] for k in kinds}
     return {
         "steps": opts.max_steps,
-        "tokens": result.tokens,
-        "train_tokens_per_s": loop_tps,
-        "bare_fwd_bwd_tokens_per_s": bare_tps,
-        "train_ratio": loop_tps / bare_tps,
-        "bare_full_logits_tokens_per_s": tf / sf,
-        "train_ratio_vs_full_logits": loop_tps / (tf / sf),
+        "rounds": rounds,
+        "tokens": tokens["loop"],
+        "train_tokens_per_s": tps["loop"],
+        "bare_fwd_bwd_tokens_per_s": tps["bare"],
+        "train_ratio": tps["loop"] / tps["bare"],
+        "bare_full_logits_tokens_per_s": tps["full"],
+        "train_ratio_vs_full_logits": tps["loop"] / tps["full"],
     }
 
 
@@ -177,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", help="base model (default: the editor's GGUF)")
     p.add_argument("--label-tokens", type=int, default=3000)
-    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--steps", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=2, help="training measurement rounds")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--context", type=int, default=128)
     p.add_argument("--eta", type=float, default=6.0)
@@ -197,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     tr_opts = TrainOptions(
         batch_size=args.batch_size, grad_accum=1, max_steps=args.steps, checkpoint_every=10**9
     )
-    tr = bench_training(model, tokenizer, examples, tr_opts)
+    tr = bench_training(model, tokenizer, examples, tr_opts, args.rounds)
     out = {
         "model": Path(info["path"]).name,
         "threads": torch.get_num_threads(),

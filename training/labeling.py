@@ -50,12 +50,30 @@ def tokenize(tokenizer, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
 
 
-def plan_windows(doc_ids: Sequence[Sequence[int]], window: int, overlap: int) -> list[Window]:
+def plan_windows(
+    doc_ids: Sequence[Sequence[int]],
+    window: int,
+    overlap: int,
+    states: Sequence[tuple[int, int]] | None = None,
+    reach: int = 0,
+) -> list[Window]:
+    """Fixed windows over each document; with `states`, only those that hold a token some state
+    needs (tokens n .. n + reach), so a capped number of states costs only the text they read."""
+    wanted: dict[int, list[tuple[int, int]]] | None = None
+    if states is not None:
+        wanted = {}
+        for d, n in states:
+            wanted.setdefault(d, []).append((n, n + reach + 1))
     out: list[Window] = []
     for d, ids in enumerate(doc_ids):
         for start in range(1, len(ids), window):  # token 0 has no context, so no surprise
+            end = start + window
+            if wanted is not None and not any(
+                lo < end and start < hi for lo, hi in wanted.get(d, ())
+            ):
+                continue
             lead = min(max(1, overlap), start)
-            out.append(Window(d, start, list(ids[start - lead : start + window]), lead))
+            out.append(Window(d, start, list(ids[start - lead : end]), lead))
     return out
 
 
@@ -106,17 +124,26 @@ def document_surprises(
     options: LabelOptions,
     pad_id: int,
     on_batch: Callable[[int], None] | None = None,
+    states: Sequence[tuple[int, int]] | None = None,
 ) -> list[list[float]]:
-    """surprises[d][t] for t >= 1 (token t given tokens < t); surprises[d][0] is NaN."""
+    """surprises[d][t] for t >= 1 (token t given tokens < t); surprises[d][0] is NaN.
+
+    With `states`, only the windows those states read are run (the rest stay NaN): each state
+    needs its next `max_completion` surprises and the one after, where a completion stops.
+    """
     out = [[math.nan] * len(ids) for ids in doc_ids]
-    for batch in batches(
-        plan_windows(doc_ids, options.window, options.overlap), options.batch_tokens
-    ):
+    plan = plan_windows(doc_ids, options.window, options.overlap, states, options.max_completion)
+    for batch in batches(plan, options.batch_tokens):
         for w, bits in zip(batch, surprise_batch(model, batch, pad_id), strict=True):
             out[w.doc][w.start : w.start + len(bits)] = bits.tolist()
         if on_batch:
-            on_batch(sum(len(w.ids) for w in batch))
+            on_batch(sum(len(w.ids) - w.lead for w in batch))
     return out
+
+
+def labeled_tokens(doc_ids: Sequence[Sequence[int]], options: LabelOptions, states) -> int:
+    plan = plan_windows(doc_ids, options.window, options.overlap, states, options.max_completion)
+    return sum(len(w.ids) - w.lead for w in plan)
 
 
 def choose_states(doc_ids: Sequence[Sequence[int]], options: LabelOptions) -> list[tuple[int, int]]:

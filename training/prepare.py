@@ -62,19 +62,26 @@ def label(
     total_tokens = sum(len(ids) for ids in doc_ids)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
-    t0 = time.perf_counter()
-    progress = _progress(show)
-    with progress:
-        task = progress.add_task("labeling", total=total_tokens)
-        surprises = labeling.document_surprises(
-            model, doc_ids, options, tokenizer.pad_token_id, lambda n: progress.advance(task, n)
-        )
-    label_s = time.perf_counter() - t0
     states = labeling.choose_states(doc_ids, options)
     if not states:
         raise UserError(
-            f"the training files are too short to sample states from (fewer than {options.min_prefix + 1} tokens)"
+            "the training files are too short to sample states from "
+            f"(fewer than {options.min_prefix + 1} tokens)"
         )
+    labeled = labeling.labeled_tokens(doc_ids, options, states)
+    t0 = time.perf_counter()
+    progress = _progress(show)
+    with progress:
+        task = progress.add_task("labeling", total=labeled)
+        surprises = labeling.document_surprises(
+            model,
+            doc_ids,
+            options,
+            tokenizer.pad_token_id,
+            lambda n: progress.advance(task, n),
+            states,
+        )
+    label_s = time.perf_counter() - t0
     decode = lambda ids: tokenizer.decode(ids)  # noqa: E731
     examples = list(
         labeling.build_examples(
@@ -89,9 +96,9 @@ def label(
     prepared = {
         "skipped": dict(sorted(collected.skipped.items())),
         "documents": {"train": len(train_docs), "holdout": collected.info["holdout"]},
-        "label_tokens": total_tokens,
+        "label_tokens": labeled,
         "label_s": label_s,
-        "label_tokens_per_s": total_tokens / label_s if label_s > 0 else None,
+        "label_tokens_per_s": labeled / label_s if label_s > 0 else None,
         "empty_share": stats["empty_share"],
         "source": collected.info,
     }

@@ -132,3 +132,35 @@ def test_max_examples_caps_the_states_reproducibly(tiny) -> None:
     first = labeling.choose_states(ids, opts)
     assert len(first) == 7 and first == labeling.choose_states(ids, opts)
     assert len({d for d, _ in first}) > 1  # drawn across documents, not the first one only
+
+
+def test_capped_states_label_only_the_windows_they_read(tiny) -> None:
+    model, tokenizer, info = tiny
+    texts = [python_source(s) for s in range(60, 66)]
+    docs = [Document(f"m{i}.py", t, 0.0) for i, t in enumerate(texts)]
+    ids = [labeling.tokenize(tokenizer, t) for t in texts]
+    opts = labeling.LabelOptions(
+        labels.parse_method("empower"),
+        20.0,
+        max_examples=3,
+        max_completion=8,
+        window=64,
+        overlap=16,
+    )
+    states = labeling.choose_states(ids, opts)
+    full = labeling.document_surprises(model, ids, opts, tokenizer.pad_token_id)
+    part = labeling.document_surprises(model, ids, opts, tokenizer.pad_token_id, states=states)
+    assert labeling.labeled_tokens(ids, opts, states) < sum(len(x) - 1 for x in ids) / 3
+    for d, n in states:
+        assert part[d][n : n + 9] == pytest.approx(full[d][n : n + 9], abs=1e-5)
+    same = [
+        list(
+            labeling.build_examples(
+                docs, ids, bits, states, opts, info["eos_token_id"], tokenizer.decode
+            )
+        )
+        for bits in (full, part)
+    ]
+    for a, b in zip(*same, strict=True):
+        assert (a["tokens"], a["completion_ids"]) == (b["tokens"], b["completion_ids"])
+        assert a["bits"] == pytest.approx(b["bits"], abs=1e-4)

@@ -18,15 +18,18 @@ from pairterm.config import EngineConfig
 from pairterm.errors import UserError
 from pairterm.gate import (
     greedy_token_bits,
+    heal_consistent,
     logical_line_indent,
     mid_line_allowed,
     postfilter,
     structural_cut,
+    token_bits,
     within_budget,
 )
 from pairterm.model_file import check_gguf
 
 PREFILL_CHUNK = 64
+HEAL_CANDIDATES = 64  # most likely tokens searched for one consistent with typed whitespace
 
 
 @dataclass
@@ -61,6 +64,21 @@ def prompt_window(before: str, window_chars: int, step: int) -> str:
     if newline != -1:
         start = newline + 1
     return before[start:]
+
+
+def split_heal(before: str) -> tuple[str, str]:
+    """Split off trailing whitespace the model must reproduce rather than continue from.
+
+    A prompt ending in spaces, or on a blank or indentation-only line, sits at an unnatural
+    token boundary: models then add a second space or re-indent. So the prompt ends before
+    that whitespace (and before the newline of an indentation-only line), the decode must
+    first write exactly it, and only what comes after is suggested.
+    """
+    line = before.rsplit("\n", 1)[-1]
+    stripped = before.rstrip() if not line.strip() else before.rstrip(" \t")
+    if not stripped.strip():
+        return before, ""
+    return stripped, before[len(stripped):]
 
 
 def _common_prefix(a: np.ndarray, b: list[int]) -> int:
@@ -154,7 +172,8 @@ class Engine:
         if eta <= 0:
             return result("", "eta", tokens=0, total_bits=0.0)
 
-        window = prompt_window(before, self.config.window_chars, self.config.window_step)
+        context, heal = split_heal(before)
+        window = prompt_window(context, self.config.window_chars, self.config.window_step)
         line_before = before.rsplit("\n", 1)[-1]
         with self._lock:
             if self.llama is None:  # closed while this request waited for the lock
@@ -168,7 +187,7 @@ class Engine:
                 return result("", "cancelled", tokens=0, total_bits=0.0, prompt_tokens=len(prompt))
             decode_start = time.perf_counter()
             raw, kept_bits, reason = self._decode(
-                line_before, logical_line_indent(before), eta, max_tokens, cancelled
+                heal, line_before, logical_line_indent(before), eta, max_tokens, cancelled
             )
             decode_ms = (time.perf_counter() - decode_start) * 1000.0
         text, filtered = postfilter(raw, before, after)
@@ -187,36 +206,63 @@ class Engine:
             decode_ms=decode_ms,
         )
 
+    def _piece(self, token: int) -> str:
+        return self.llama.detokenize([token], special=False).decode("utf-8", errors="ignore")
+
+    def _heal_token(self, logits: np.ndarray, remaining: str) -> int | None:
+        """The most likely token consistent with the whitespace still to reproduce, or None."""
+        top = np.argpartition(-logits, HEAL_CANDIDATES)[:HEAL_CANDIDATES]
+        for token in top[np.argsort(-logits[top])]:
+            token = int(token)
+            if not self._is_eog(token) and heal_consistent(self._piece(token), remaining):
+                return token
+        return None
+
     def _decode(
         self,
+        heal: str,
         line_before: str,
         base_indent: int | None,
         eta: float,
         max_tokens: int,
         cancelled: Callable[[], bool],
     ) -> tuple[str, list[float], str]:
-        """Greedy decode under the gate. Returns (text, surprise of each kept token, stop reason)."""
-        pieces = bytearray()
+        """Greedy decode under the gate. First the whitespace the person already typed (`heal`)
+        is reproduced with the likeliest consistent tokens, not counted against η; then the
+        suggestion. Returns (text after `heal`, surprise of each suggested token, stop reason)."""
+        raw = bytearray()  # bytes so far: a character may span tokens
+        written = ""
         bits_kept: list[float] = []
         total = 0.0
         text = ""
-        for step in range(max_tokens):
+        while len(bits_kept) < max_tokens:
             if cancelled():
                 return text, bits_kept, "cancelled"
-            token, bits = greedy_token_bits(self._last_logits())
-            if self._is_eog(token):
-                return text, bits_kept, "eos"
-            if not within_budget(total, bits, eta):
-                return text, bits_kept, "eta"
-            pieces += self.llama.detokenize([token], special=False)
-            candidate = pieces.decode("utf-8", errors="ignore")
-            cut = structural_cut(line_before, candidate, base_indent)
-            if cut is not None:
-                return candidate[: cut[0]], bits_kept, cut[1]
-            total += bits
-            bits_kept.append(bits)
-            text = candidate
-            if step + 1 < max_tokens:
+            logits = self._last_logits()
+            if len(written) < len(heal):
+                token = self._heal_token(logits, heal[len(written) :])
+                if token is None:
+                    return "", [], "heal_mismatch"
+                bits = token_bits(logits, token)
+            else:
+                token, bits = greedy_token_bits(logits)
+                if self._is_eog(token):
+                    return text, bits_kept, "eos"
+            piece = self.llama.detokenize([token], special=False)
+            candidate = (raw + piece).decode("utf-8", errors="ignore")
+            if len(candidate) > len(heal):
+                if not within_budget(total, bits, eta):
+                    return text, bits_kept, "eta"
+                visible = candidate[len(heal) :]
+                cut = structural_cut(line_before, visible, base_indent)
+                if cut is not None:
+                    return visible[: cut[0]], bits_kept, cut[1]
+                total += bits
+                bits_kept.append(bits)
+                text = visible
+            raw += piece
+            written = candidate
+            if len(bits_kept) < max_tokens:
                 self.llama.eval([token])
         return text, bits_kept, "max_tokens"
 

@@ -29,6 +29,28 @@ def greedy_token_bits(logits: np.ndarray) -> tuple[int, float]:
     return token, float(math.log(float(shifted.sum(dtype=np.float64))) / LN2)
 
 
+def token_bits(logits: np.ndarray, token: int) -> float:
+    """Surprise in bits of a given token under softmax(logits)."""
+    logits = np.asarray(logits, dtype=np.float32)
+    top = float(logits.max())
+    log_z = top + math.log(float(np.exp(logits - top).sum(dtype=np.float64)))
+    return (log_z - float(logits[token])) / LN2
+
+
+def heal_consistent(piece: str, remaining: str) -> bool:
+    """May a token with text `piece` be written while `remaining` of the person's whitespace is
+    still to be reproduced? It must lie within it, or cover it and go on with visible text
+    (not with yet more indentation than they typed)."""
+    if not piece:
+        return False
+    if remaining.startswith(piece):
+        return True
+    if not piece.startswith(remaining):
+        return False
+    extra = piece[len(remaining) :]
+    return not (remaining[-1] in " \t" and extra[:1] in (" ", "\t"))
+
+
 def within_budget(total_bits: float, next_bits: float, eta: float) -> bool:
     """True if the next token may be added: the running sum must stay strictly below η."""
     return total_bits + next_bits < eta

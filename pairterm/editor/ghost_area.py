@@ -13,16 +13,24 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from textual import events
+from textual._cells import cell_len
+from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import Edit, EditResult
 
+from pairterm.editor.unwrapped import CachedDocument, CachedSyntaxDocument, UnwrappedDocument
 from pairterm.gate import next_word
 
 
 class GhostTextArea(TextArea):
+    BINDINGS = [
+        Binding("ctrl+home", "document_start", "Start of file", show=False),
+        Binding("ctrl+end", "document_end", "End of file", show=False),
+    ]
     ghost: reactive[str] = reactive("", always_update=True)
 
     class Accepted(Message):
@@ -57,13 +65,48 @@ class GhostTextArea(TextArea):
             self.consumed = consumed
             super().__init__()
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, text: str = "", **kwargs: object) -> None:
+        # TextArea's constructor would build its O(lines) tables for `text`; start empty and
+        # load the text through our own _set_document instead.
+        super().__init__("", **kwargs)  # type: ignore[arg-type]
         self.consuming = False  # the current edit only takes text the ghost already showed
         self._accepting = False
         # Where the cursor was when the ghost was last set; a cursor elsewhere means the person
         # moved away. Set synchronously, since selection messages can arrive before ours.
         self.ghost_anchor: tuple[int, int] | None = None
+        self._widest: int | None = None  # widest line in cells, kept up to date on edits
+        if text:
+            self._set_document(text, self.language)
+
+    # -- large documents -----------------------------------------------------------------------
+    def _set_document(self, text: str, language: str | None) -> None:
+        # Swap in the O(1) line view for the one TextArea would build (O(lines) per edit).
+        import textual.widgets._text_area as text_area_module
+
+        swaps = {"WrappedDocument": UnwrappedDocument, "Document": CachedDocument,
+                 "SyntaxAwareDocument": CachedSyntaxDocument}
+        originals = {name: getattr(text_area_module, name) for name in swaps}
+        for name, replacement in swaps.items():
+            setattr(text_area_module, name, replacement)
+        try:
+            self._widest = None
+            super()._set_document(text, language)
+        finally:
+            for name, original in originals.items():
+                setattr(text_area_module, name, original)
+
+    def _line_cells(self, row: int) -> int:
+        return cell_len(self.document[row].expandtabs(self.indent_width))
+
+    def _refresh_size(self) -> None:
+        # TextArea measures every line on every edit; we measure all lines once, then only
+        # the lines an edit touched (a shrinking maximum is left as is: a little extra scroll).
+        if self._widest is None:
+            tab = self.indent_width
+            self._widest = max((cell_len(line.expandtabs(tab)) for line in self.document.lines),
+                               default=0)
+        self.virtual_size = Size(self._widest + self.gutter_width + 1, self.document.line_count)
+        self._refresh_scrollbars()
 
     # -- state ---------------------------------------------------------------------------------
     def watch_ghost(self, ghost: str) -> None:
@@ -101,6 +144,12 @@ class GhostTextArea(TextArea):
         self.clear_ghost("moved")
         super().action_cursor_right(select)
 
+    def action_document_start(self) -> None:
+        self.move_cursor((0, 0))
+
+    def action_document_end(self) -> None:
+        self.move_cursor(self.document.end)
+
     def action_cursor_word_right(self, select: bool = False) -> None:
         if self.ghost and not select:
             self.accept(full=False)
@@ -128,6 +177,12 @@ class GhostTextArea(TextArea):
         consumed = bool(ghost) and at_cursor and bool(edit.text) and ghost.startswith(edit.text)
         self.consuming = consumed
         result = super().edit(edit)
+        if self._widest is not None:
+            rows = range(result.end_location[0] - edit.text.count("\n"), result.end_location[0] + 1)
+            widest = max(self._line_cells(r) for r in rows)
+            if widest > self._widest:
+                self._widest = widest
+                self._refresh_size()
         if consumed:
             self.ghost = ghost[len(edit.text) :]
         else:

@@ -71,3 +71,16 @@ def test_bad_model_files_are_one_line_user_errors(tmp_path: Path, content: bytes
     with pytest.raises(UserError, match=needle) as info:
         Engine(EngineConfig(model=path))
     assert "\n" not in str(info.value)
+
+
+def test_typed_indentation_is_continued_not_repeated(real_engine: Engine) -> None:
+    s = real_engine.suggest("def add(a, b):\n    ", "", eta=math.inf, max_tokens=8)
+    assert s.text and not s.text[0].isspace()
+    s = real_engine.suggest("import os\nx = ", "", eta=math.inf, max_tokens=8)
+    assert s.text and not s.text.startswith(" ")
+
+
+def test_non_ascii_text_survives_token_boundaries(real_engine: Engine) -> None:
+    s = real_engine.suggest('GREETINGS = ["héllo", "grüße", "привет", "', "", eta=math.inf, max_tokens=12)
+    assert "\ufffd" not in s.text
+    s.text.encode("utf-8")

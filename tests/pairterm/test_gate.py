@@ -96,3 +96,24 @@ def test_postfilter_whitespace_only_is_nothing() -> None:
 )
 def test_next_word(ghost: str, word: str) -> None:
     assert next_word(ghost) == word
+
+
+@pytest.mark.parametrize(
+    ("piece", "remaining", "ok"),
+    [("\n", "\n    ", True), ("   ", "\n    ", False), ("\n    ", "\n    ", True),
+     (" return", " ", True), ("  x", " ", False), ("\n\tif", "\n\t", True), ("", " ", False),
+     ("return", " ", False)],
+)
+def test_heal_consistency(piece: str, remaining: str, ok: bool) -> None:
+    from pairterm.gate import heal_consistent
+
+    assert heal_consistent(piece, remaining) is ok
+
+
+def test_token_bits_matches_greedy_for_the_argmax() -> None:
+    from pairterm.gate import token_bits
+
+    logits = np.array([0.3, 2.0, -1.0, 0.5], dtype=np.float32)
+    token, bits = greedy_token_bits(logits)
+    assert token_bits(logits, token) == pytest.approx(bits, abs=1e-6)
+    assert token_bits(logits, 2) > bits

@@ -6,11 +6,12 @@ so nothing downstream, holdout included, ever sees a skipped file or a flagged l
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,7 +91,7 @@ class _Filter:
         self.skipped: Counter[str] = Counter()
         self.scrubber = filters.SecretScrubber()
 
-    def keep(self, path: str, size: int, read: callable) -> str | None:
+    def keep(self, path: str, size: int, read: Callable[[], bytes]) -> str | None:
         reason = filters.path_skip_reason(path)
         if reason is None and size > self.options.max_bytes:
             reason = "too_large"
@@ -210,6 +211,7 @@ def _collect_git(repo, options: SourceOptions) -> Collected:
 def _collect_directory(root: Path, options: SourceOptions) -> Collected:
     keep = _Filter(options)
     docs: list[Document] = []
+    seen: set[str] = set()
     with keep.scrubber:
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != ".git")
@@ -224,8 +226,14 @@ def _collect_directory(root: Path, options: SourceOptions) -> Collected:
                 if not full.is_file():
                     continue
                 text = keep.keep(rel, st.st_size, full.read_bytes)
-                if text is not None:
-                    docs.append(Document(rel, text, st.st_mtime))
+                if text is None:
+                    continue
+                digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+                if digest in seen:  # a copy of a file already taken
+                    keep.skipped["duplicate"] += 1
+                    continue
+                seen.add(digest)
+                docs.append(Document(rel, text, st.st_mtime))
     return Collected(docs, keep.skipped, {"kind": "directory"})
 
 

@@ -99,6 +99,7 @@ def test_directory_source_applies_the_same_filters(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "node_modules" / "x").mkdir(parents=True)
     (tmp_path / "pkg" / "a.py").write_text(python_source(1))
+    (tmp_path / "pkg" / "a_copy.py").write_text(python_source(1))
     (tmp_path / "pkg" / "b.py").write_text(python_source(2) + f'key = "{AWS_KEY}"\n')
     (tmp_path / "pkg" / "c.min.js").write_text("var a=1;\n")
     (tmp_path / "pkg" / "long.py").write_text("x = '" + "y" * 1200 + "'\n")
@@ -113,7 +114,7 @@ def test_directory_source_applies_the_same_filters(tmp_path: Path) -> None:
     assert AWS_KEY not in next(d.text for d in got.documents if d.path == "pkg/b.py")
     assert dict(got.skipped) == {
         "generated": 2, "long_lines": 1, "not_utf8": 1, "vendored": 1, "secret": 1,
-        "too_large": 1, "secret_lines": 1,
+        "too_large": 1, "secret_lines": 1, "duplicate": 1,
     }  # fmt: skip
     assert got.info == {"kind": "directory"}
 

@@ -71,29 +71,17 @@ class EngineAutoSuggest(AutoSuggest):
             time.sleep(0.01)
         if cancelled():
             return None
-        # Whitespace at the cursor is cut off the prompt and must then start the suggestion:
-        # a prompt ending in spaces splits the tokens the model would use (" return", " 1"),
-        # and it tends to repeat the space. On an indentation-only line the cut goes back to
-        # the end of the previous line, where the model predicts "\n    ..." with confidence.
+        # The engine itself heals whitespace typed at the cursor (see engine.split_heal).
         before = self.context() + document.text
-        line = before.rsplit("\n", 1)[-1]
-        pad = line[len(line.rstrip(" \t")) :]
-        if pad and pad == line and len(before) > len(pad):
-            pad = "\n" + pad
         try:
-            result = self.suggester.suggest(
-                before[: len(before) - len(pad)], document.text_after_cursor, cancelled
-            )
+            result = self.suggester.suggest(before, document.text_after_cursor, cancelled)
         except Exception as exc:  # a failing model must not take the prompt down
             if self.on_error is not None:
                 self.on_error(exc)
             return None
         # Only the rest of the current line: the REPL's Enter key (with auto-indent) is how
         # input moves to the next line.
-        text = result.text or ""
-        if not text.startswith(pad):
-            return None
-        text = text[len(pad) :].split("\n", 1)[0].rstrip()
+        text = (result.text or "").split("\n", 1)[0].rstrip()
         if not text.strip() or cancelled():
             return None
         return GhostText(text, result)

@@ -128,7 +128,8 @@ def test_exceptions_print_a_traceback_and_the_repl_lives_on(tmp_path: Path) -> N
 
 def test_accepting_a_whole_suggestion_and_the_model_sees_earlier_inputs(tmp_path: Path) -> None:
     def rule(before: str) -> str:
-        return "\n    return a + b\n" if before.endswith("def add(a, b):") else ""
+        # The engine's contract: it is given the typed indentation and heals it itself.
+        return "return a + b\n" if before.endswith("def add(a, b):\n    ") else ""
 
     scripted = Scripted(rule)
     with session(tmp_path, scripted) as s:
@@ -145,7 +146,7 @@ def test_accepting_a_whole_suggestion_and_the_model_sees_earlier_inputs(tmp_path
 
         assert s.run(script) == 0
         # The model saw the session's earlier input before the current one.
-        befores = [before for before, _ in scripted.calls if before.endswith("def add(a, b):")]
+        befores = [b for b, _ in scripted.calls if b.endswith("def add(a, b):\n    ")]
         assert befores and befores[0].startswith("import math\n")
         events = s.events()
         proposed = [e for e in events if e["event"] == "proposed"]

@@ -1,0 +1,86 @@
+"""Settings: defaults, then config.toml, then flags; bad config is a one-line error."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pairterm import paths
+from pairterm.argparsing import ArgumentParser
+from pairterm.config import DEFAULT_ETA, add_engine_args, build_config, config_from_args
+from pairterm.errors import UserError
+
+
+def parse(argv: list[str]):  # type: ignore[no-untyped-def]
+    parser = ArgumentParser(prog="t")
+    parser.add_argument("--no-log", action="store_true")
+    add_engine_args(parser)
+    return config_from_args(parser.parse_args(argv))
+
+
+def write_config(text: str) -> Path:
+    path = paths.config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_defaults_without_a_config_file() -> None:
+    cfg = parse([])
+    assert cfg.eta == DEFAULT_ETA and cfg.adapter is None and cfg.log is True
+
+
+def test_config_file_then_flags() -> None:
+    write_config("""
+        [engine]
+        eta = 3.5
+        max_tokens = 20
+        adapter = "/tmp/me.lora.gguf"
+        log = false
+    """)
+    cfg = parse([])
+    assert (cfg.eta, cfg.max_tokens, cfg.adapter, cfg.log) == (3.5, 20, Path("/tmp/me.lora.gguf"), False)
+    cfg = parse(["--eta", "inf", "--max-tokens", "7", "--adapter", "none"])
+    assert math.isinf(cfg.eta) and cfg.max_tokens == 7 and cfg.adapter is None
+
+
+def test_no_log_flag_turns_logging_off() -> None:
+    assert parse(["--no-log"]).log is False
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("eta = [", "not valid TOML"), ('eta = "high"', "wrong type"), ("max_tokens = 0", "at least 1")],
+)
+def test_bad_config_is_a_user_error(text: str, needle: str) -> None:
+    write_config(text)
+    with pytest.raises(UserError, match=needle):
+        build_config()
+
+
+def test_pairterm_runs_without_torch(tmp_path: Path) -> None:
+    """The product must not need the training extra: block torch & co and run a suggestion."""
+    source = tmp_path / "m.py"
+    source.write_text("def add(a, b):\n")
+    script = textwrap.dedent(f"""
+        import sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("torch", "transformers", "peft", "accelerate"):
+                    raise ImportError("blocked: " + name)
+        sys.meta_path.insert(0, Block())
+        from pairterm.cli import main
+        code = main(["suggest", {str(source)!r}, "--line", "1", "--column", "15", "--json"])
+        assert not any(m.split(".")[0] == "torch" for m in sys.modules)
+        sys.exit(code)
+    """)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert '"text"' in proc.stdout

@@ -50,6 +50,17 @@ def tokenize(tokenizer, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
 
 
+def prompt_prefix(tokenizer) -> list[int]:
+    """The special tokens the tokenizer puts before any text (BOS or nothing), as llama.cpp's
+    tokenize(add_bos=True) does for the editor's prompt."""
+    with_special = tokenizer("x", add_special_tokens=True)["input_ids"]
+    plain = tokenizer("x", add_special_tokens=False)["input_ids"]
+    for i in range(len(with_special) - len(plain) + 1):
+        if with_special[i : i + len(plain)] == plain:
+            return list(with_special[:i])
+    return []
+
+
 def plan_windows(
     doc_ids: Sequence[Sequence[int]],
     window: int,
@@ -166,7 +177,10 @@ def build_examples(
     options: LabelOptions,
     eos_id: int,
     decode: Callable[[list[int]], str],
+    prefix_ids: Sequence[int] = (),
 ) -> Iterator[dict]:
+    """One example per state. `prefix_ids` (BOS, for a model whose tokenizer adds one) starts every
+    prompt, as llama.cpp starts the editor's prompt window."""
     # sft-rand lengths come from their own stream, drawn once per state in state order
     length_rng = random.Random(f"lengths-{options.seed}")
     for d, n in states:
@@ -175,7 +189,7 @@ def build_examples(
         length = labels.completion_length(
             options.method, after, options.eta, length_rng, options.max_completion
         )
-        prompt = list(ids[max(0, n - options.context) : n])
+        prompt = [*prefix_ids, *ids[max(0, n - options.context) : n]]
         completion = list(ids[n : n + length])
         yield {
             "path": docs[d].path,

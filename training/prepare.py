@@ -85,7 +85,14 @@ def label(
     decode = lambda ids: tokenizer.decode(ids)  # noqa: E731
     examples = list(
         labeling.build_examples(
-            train_docs, doc_ids, surprises, states, options, info["eos_token_id"], decode
+            train_docs,
+            doc_ids,
+            surprises,
+            states,
+            options,
+            info["eos_token_id"],
+            decode,
+            labeling.prompt_prefix(tokenizer),
         )
     )
     stats = labels.label_stats([ex["tokens"] for ex in examples])

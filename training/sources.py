@@ -73,6 +73,11 @@ def collect(source: Path, options: SourceOptions) -> Collected:
         with repo:
             collected = _collect_git(repo, options)
     else:
+        if options.authors:
+            print(
+                f"pairterm train: {source} is not a git repository: --author is ignored, every file counts",
+                file=sys.stderr,
+            )
         collected = _collect_directory(source, options)
     if not collected.documents:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(collected.skipped.items())) or "none"
@@ -224,6 +229,11 @@ def _collect_directory(root: Path, options: SourceOptions) -> Collected:
                     keep.skipped["unreadable"] += 1
                     continue
                 if not full.is_file():
+                    continue
+                if (options.since and st.st_mtime < options.since.timestamp()) or (
+                    options.until and st.st_mtime > options.until.timestamp()
+                ):
+                    keep.skipped["outside_dates"] += 1
                     continue
                 text = keep.keep(rel, st.st_size, full.read_bytes)
                 if text is None:

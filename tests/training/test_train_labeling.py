@@ -164,3 +164,32 @@ def test_capped_states_label_only_the_windows_they_read(tiny) -> None:
     for a, b in zip(*same, strict=True):
         assert (a["tokens"], a["completion_ids"]) == (b["tokens"], b["completion_ids"])
         assert a["bits"] == pytest.approx(b["bits"], abs=1e-4)
+
+
+def test_prompts_start_with_bos_only_for_tokenizers_that_add_one(tiny, tiny_model: Path) -> None:
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    _, tokenizer, info = tiny
+    assert labeling.prompt_prefix(tokenizer) == []  # like SmolLM2: llama.cpp adds no BOS either
+    with_bos = PreTrainedTokenizerFast.from_pretrained(tiny_model)
+    bos = with_bos.convert_tokens_to_ids("<|endoftext|>")
+    with_bos.bos_token = "<|endoftext|>"
+    with_bos._tokenizer.post_processor = processors.TemplateProcessing(
+        single="<|endoftext|> $A", special_tokens=[("<|endoftext|>", bos)]
+    )
+    assert labeling.prompt_prefix(with_bos) == [bos]
+    ids = [labeling.tokenize(with_bos, python_source(70))]
+    assert ids[0][0] != bos  # documents themselves are plain text
+    opts = labeling.LabelOptions(labels.parse_method("sft-10"), 0.0, context=16)
+    states = labeling.choose_states(ids, opts)
+    bits = [[0.0] * len(ids[0])]
+    docs = [Document("a.py", python_source(70), 0.0)]
+    examples = labeling.build_examples(
+        docs, ids, bits, states, opts, info["eos_token_id"], str, [bos]
+    )
+    for e in examples:
+        assert (
+            e["prompt_ids"][0] == bos
+            and e["prompt_ids"][1:] == ids[0][max(0, e["state"] - 16) : e["state"]]
+        )

@@ -42,6 +42,12 @@ def test_token_ids_equal_llama_cpp(model_path: Path) -> None:
         expected = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
         assert labeling.tokenize(tokenizer, text) == expected, text
     assert tokenizer.eos_token_id == llm.token_eos()
+    # what llama.cpp puts before the editor's prompt (nothing for SmolLM2), training puts too
+    plain = llm.tokenize(b"x", add_bos=False, special=False)
+    assert (
+        labeling.prompt_prefix(tokenizer)
+        == llm.tokenize(b"x", add_bos=True, special=False)[: -len(plain)]
+    )
 
 
 def test_short_training_run_on_the_default_model(model_path: Path, tmp_path: Path) -> None:

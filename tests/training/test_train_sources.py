@@ -179,3 +179,23 @@ def test_path_rules() -> None:
     assert filters.path_skip_reason(".env.production") == "secret"
     assert filters.path_skip_reason("src/build_utils.py") is None  # only whole directory names
     assert filters.path_skip_reason("src/main.py") is None
+
+
+def test_directory_dates_use_mtime_and_author_is_ignored_with_a_note(
+    tmp_path: Path, capsys
+) -> None:
+    for i, day in enumerate((1, 10, 20)):
+        f = tmp_path / f"m{i}.py"
+        f.write_text(python_source(i, functions=1))
+        stamp = datetime(2025, 3, day, tzinfo=UTC).timestamp()
+        os.utime(f, (stamp, stamp))
+    got = collect(
+        tmp_path,
+        SourceOptions(
+            authors=("someone@example.com",),
+            since=parse_date("2025-03-05", "--since"),
+            until=parse_date("2025-03-15", "--until"),
+        ),
+    )
+    assert paths(got) == ["m1.py"] and got.skipped["outside_dates"] == 2
+    assert "--author is ignored" in capsys.readouterr().err

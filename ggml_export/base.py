@@ -56,11 +56,22 @@ class BaseModel:
     hp: Hparams
     shapes: dict[str, tuple[int, ...]]  # GGUF name -> numpy shape (out, in)
     kind: str
-    _reader: gguf.GGUFReader | None = None
     _hf_dir: Path | None = None
-    meta: list[tuple[str, object, gguf.GGUFValueType, gguf.GGUFValueType | None]] = field(
-        default_factory=list
-    )
+    _meta: list | None = None
+    _reader_obj: gguf.GGUFReader | None = field(default=None, repr=False)
+
+    @property
+    def _reader(self) -> gguf.GGUFReader | None:
+        """gguf's full reader, opened only when tensors or the whole metadata are needed."""
+        if self.kind == "gguf" and self._reader_obj is None:
+            self._reader_obj = gguf.GGUFReader(str(self.path))
+        return self._reader_obj
+
+    @property
+    def meta(self) -> list[tuple[str, object, gguf.GGUFValueType, gguf.GGUFValueType | None]]:
+        if self._meta is None:
+            self._meta = _reader_meta(self._reader) if self._reader is not None else []
+        return self._meta
 
     @property
     def tied(self) -> bool:
@@ -87,24 +98,37 @@ def open_base(path: Path, kind: str) -> BaseModel:
 
 
 def open_gguf_base(path: Path) -> BaseModel:
+    from ggml_export.gguf_header import HeaderError, read_header
+
     try:
-        reader = gguf.GGUFReader(str(path))
-    except Exception as exc:  # a truncated or foreign file fails in several ways inside gguf
+        header = read_header(path)
+    except (OSError, ValueError, HeaderError) as exc:
         raise UserError(f"base model {path} is not a readable GGUF file ({exc})") from None
-    arch = _field(reader, "general.architecture")
+    values = header.values
+    arch = str(values.get("general.architecture"))
     if arch not in SUPPORTED_ARCHS:
-        raise UserError(unsupported_arch_message(str(arch)))
-    tokens = reader.fields.get("tokenizer.ggml.tokens")
+        raise UserError(unsupported_arch_message(arch))
+
+    def need(key: str) -> int:
+        if key not in values:
+            raise UserError(f"base GGUF lacks {key!r}; it is not a complete model file")
+        return int(values[key])  # type: ignore[call-overload]
+
+    n_head = need(f"{arch}.attention.head_count")
     hp = Hparams(
         arch=arch,
-        n_layer=int(_field(reader, f"{arch}.block_count")),
-        n_head=int(_field(reader, f"{arch}.attention.head_count")),
-        n_head_kv=int(_field(reader, f"{arch}.attention.head_count_kv", None)
-                      or _field(reader, f"{arch}.attention.head_count")),
-        n_vocab=len(tokens.data) if tokens is not None else 0,
+        n_layer=need(f"{arch}.block_count"),
+        n_head=n_head,
+        n_head_kv=int(values.get(f"{arch}.attention.head_count_kv", n_head)),  # type: ignore[call-overload]
+        n_vocab=header.array_lengths.get("tokenizer.ggml.tokens", 0),
     )
-    shapes = {t.name: tuple(int(x) for x in reversed(t.shape)) for t in reader.tensors}
-    base = BaseModel(path, hp, shapes, "gguf", _reader=reader)
+    shapes = {name: shape for name, (shape, _t) in header.tensors.items()}
+    return BaseModel(path, hp, shapes, "gguf")
+
+
+def _reader_meta(reader: gguf.GGUFReader) -> list:
+    """Every metadata field of a GGUF except the ones the writer sets, strings as raw bytes."""
+    meta: list = []
     for key, f in reader.fields.items():
         if key.startswith(_NOT_COPIED):
             continue
@@ -115,21 +139,12 @@ def open_gguf_base(path: Path) -> BaseModel:
                 value: object = [bytes(f.parts[i]) for i in f.data]  # bytes: copied exactly
             else:
                 value = [f.parts[i].tolist()[0] for i in f.data]
-            base.meta.append((key, value, vtype, sub))
+            meta.append((key, value, vtype, sub))
         elif vtype == gguf.GGUFValueType.STRING:
-            base.meta.append((key, bytes(f.parts[f.data[0]]), vtype, None))
+            meta.append((key, bytes(f.parts[f.data[0]]), vtype, None))
         else:
-            base.meta.append((key, f.parts[f.data[0]].tolist()[0], vtype, None))
-    return base
-
-
-def _field(reader: gguf.GGUFReader, key: str, default: object = ...) -> object:
-    f = reader.fields.get(key)
-    if f is None:
-        if default is ...:
-            raise UserError(f"base GGUF lacks {key!r}; it is not a complete model file")
-        return default
-    return f.contents()
+            meta.append((key, f.parts[f.data[0]].tolist()[0], vtype, None))
+    return meta
 
 
 def open_hf_base(path: Path) -> BaseModel:
@@ -163,7 +178,7 @@ def open_hf_base(path: Path) -> BaseModel:
         shapes[g] = tuple(p.shape)
     base = BaseModel(path, hp, shapes, "hf", _hf_dir=path)
     base._hf_model = model  # type: ignore[attr-defined]
-    base.meta = hf_metadata(path, config, hp)
+    base._meta = hf_metadata(path, config, hp)
     return base
 
 

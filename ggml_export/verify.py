@@ -211,10 +211,10 @@ def _adapter_vs_merged(run: Run, base: BaseModel, base_file: Path, ids: list[int
 
 
 def _is_float_gguf(path: Path) -> bool:
-    import gguf
+    from ggml_export.gguf_header import read_header
 
-    reader = gguf.GGUFReader(str(path))
-    return all(t.tensor_type.name in ("F32", "F16", "BF16") for t in reader.tensors)
+    float_types = {0, 1, 30}  # ggml F32, F16, BF16
+    return all(t in float_types for _shape, t in read_header(path).tensors.values())
 
 
 def _thresholds(result: dict, run: Run, report: dict) -> dict[str, bool]:

@@ -128,3 +128,34 @@ def test_quant_fallbacks_are_the_off_family_weights() -> None:
     assert fallbacks("q4_k_m", types) == {"blk.0.ffn_down.weight": "Q5_0",
                                           "token_embd.weight": "Q8_0"}
     assert fallbacks("q5_0", types) == {"blk.0.attn_q.weight": "Q4_K"}
+
+
+def test_fast_header_agrees_with_gguf_reader(tmp_path) -> None:
+    import gguf
+
+    from ggml_export.gguf_header import HeaderError, read_header
+
+    path = tmp_path / "t.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_uint32("llama.block_count", 3)
+    w.add_float32("llama.rope.freq_base", 0.5)
+    w.add_string("tokenizer.ggml.pre", "smollm")
+    w.add_array("tokenizer.ggml.tokens", ["a", "bé", "<|x|>"])
+    w.add_array("tokenizer.ggml.token_type", [1, 1, 3])
+    w.add_tensor("blk.0.attn_q.weight", np.ones((6, 32), dtype=np.float16))
+    w.add_tensor("blk.0.attn_norm.weight", np.ones(32, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    h = read_header(path)
+    assert h.values["general.architecture"] == "llama" and h.values["llama.block_count"] == 3
+    assert h.values["llama.rope.freq_base"] == 0.5 and h.values["tokenizer.ggml.pre"] == "smollm"
+    assert h.array_lengths == {"tokenizer.ggml.tokens": 3, "tokenizer.ggml.token_type": 3}
+    assert h.tensors == {"blk.0.attn_q.weight": ((6, 32), 1), "blk.0.attn_norm.weight": ((32,), 0)}
+    r = gguf.GGUFReader(str(path))
+    assert {t.name: tuple(reversed(t.shape.tolist())) for t in r.tensors} == {
+        k: v[0] for k, v in h.tensors.items()}
+    path.write_bytes(path.read_bytes()[:60])
+    with pytest.raises(HeaderError):
+        read_header(path)

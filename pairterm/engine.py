@@ -125,6 +125,10 @@ class Engine:
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
         return self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False)
 
+    def detokenize(self, tokens: list[int]) -> str:
+        """Text of a token sequence (a character split across its end is dropped)."""
+        return self.llama.detokenize(tokens, special=False).decode("utf-8", errors="ignore")
+
     def _is_eog(self, token: int) -> bool:
         return bool(self._lib.llama_vocab_is_eog(self._vocab, token))
 

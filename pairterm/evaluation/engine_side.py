@@ -49,7 +49,7 @@ class EngineTokens:
             return text, len(ids)
         if len(ids) <= n:  # the window ran out first: it is the whole prefix we can vouch for
             return window, len(ids)
-        piece = self.engine.llama.detokenize(ids[:n], special=False).decode("utf-8", "ignore")
+        piece = self.engine.detokenize(ids[:n])
         if piece and text.startswith(piece):
             return piece, n
         # Detokenizing may not reproduce the text (e.g. a token splits a character): keep the

@@ -3,7 +3,9 @@
 Each file (standard-library modules: code not written here) is opened at a point deep enough
 for the prompt window to be full, then typed on character by character. As in the editor, a
 keystroke that matches the ghost text on screen consumes it without a model call; every other
-keystroke asks the engine. The baseline is a bare llama-cpp-python greedy decode (`generate`
+keystroke asks the engine, at human typing speed (`--cps`). The latency is from the request
+to the finished suggestion; the editor adds its debounce (`debounce_ms`) before the request.
+The baseline is a bare llama-cpp-python greedy decode (`generate`
 with its own prefix cache) of the same number of tokens from the same prompt text, run on a
 second model instance interleaved call by call, so both see the same machine load.
 
@@ -48,11 +50,20 @@ def bare_decode(llama: Llama, prompt: list[int], n: int) -> float:
     return time.perf_counter() - start
 
 
-def replay(engine: Engine, bare: Llama, text: str, start: int, chars: int) -> dict[str, list[float]]:
+def replay(
+    engine: Engine, bare: Llama, text: str, start: int, chars: int, cps: float
+) -> dict[str, list[float]]:
+    """Type `chars` characters from `start` at `cps` characters per second; the baseline for
+    each model call runs in the pause before the next keystroke."""
     latencies, bare_times, engine_times, tokens, decode_ms = [], [], [], [], []
     consumed = 0
     ghost = ""
+    next_key = time.perf_counter()
     for pos in range(start, min(start + chars, len(text))):
+        next_key += 1.0 / cps
+        pause = next_key - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
         typed = text[pos]
         if ghost.startswith(typed):
             ghost = ghost[1:]
@@ -80,6 +91,7 @@ def main() -> int:
     parser.add_argument("--chars", type=int, default=150, help="characters typed per file")
     parser.add_argument("--files", nargs="*", default=DEFAULT_FILES, help="stdlib-relative paths")
     parser.add_argument("--eta", type=float, default=None)
+    parser.add_argument("--cps", type=float, default=6.0, help="typing speed, characters/s")
     args = parser.parse_args()
     config = EngineConfig() if args.eta is None else EngineConfig(eta=args.eta)
     engine = Engine(config)
@@ -93,7 +105,7 @@ def main() -> int:
         engine.suggest(text[:start], "")  # opening the file: one cold prefill, not a keystroke
         bare_decode(bare, bare.tokenize(prompt_window(text[:start], config.window_chars,
                                                       config.window_step).encode(), add_bos=True), 1)
-        for key, values in replay(engine, bare, text, start, args.chars).items():
+        for key, values in replay(engine, bare, text, start, args.chars, args.cps).items():
             merged.setdefault(key, []).extend(values)
     lat = merged["latency_ms"]
     decode_s = sum(merged["decode_ms"]) / 1000.0
@@ -102,6 +114,7 @@ def main() -> int:
         "eta": config.eta,
         "threads": config.threads,
         "files": args.files,
+        "typing_cps": args.cps,
         "keystrokes": len(lat) + int(sum(merged["consumed"])),
         "model_calls": len(lat),
         "consumed_keystrokes": int(sum(merged["consumed"])),

@@ -50,6 +50,8 @@ def export(req: ExportRequest) -> tuple[dict, Run, BaseModel]:
     run = load_run(req.run, req.base)
     base = open_base(run.base_path, run.base_kind)
     check_compatible(run, base)
+    if req.out.exists() and req.out.resolve() == run.base_path.resolve():
+        raise UserError(f"--out {req.out} is the base model itself; choose another file")
     outtype = req.outtype or "f16"
     result: dict = {
         "run": str(req.run),

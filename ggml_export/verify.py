@@ -69,8 +69,8 @@ def _load_base_reference(path: Path, kind: str):  # -> (model, tokenizer)
     except ImportError:
         load_base = None
     if load_base is not None:
-        model, tok, _info = load_base(path)
-        return model.float().eval(), tok
+        model, tok, _info = load_base(path)  # float32 already (GGUF weights stay packed)
+        return model.eval(), tok
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

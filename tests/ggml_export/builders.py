@@ -130,3 +130,39 @@ def build_run(run_dir: Path, base: Path, kind: str, seed: int = 1, b_std: float 
         "lora": {"r": 4, "alpha": 8, "targets": cfg.target_modules and sorted(cfg.target_modules)},
     }))
     return run_dir, peft_model.eval()
+
+
+PEFT_MODULES = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
+                "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
+                "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
+
+
+def build_gguf_run(run_dir: Path, base_gguf: Path, rank: int = 8, std: float = 0.02,
+                   sha256: str | None = None) -> Path:
+    """A run on a GGUF base whose adapter is written in peft's format straight from numpy
+    (shapes from the GGUF), so no transformers load is spent making it."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from ggml_export.gguf_header import read_header
+
+    rng = np.random.default_rng(3)
+    tensors = {}
+    for name, (shape, _t) in read_header(base_gguf).tensors.items():
+        parts = name.split(".")
+        if parts[0] != "blk" or parts[2] not in PEFT_MODULES:
+            continue
+        n_out, n_in = shape
+        key = f"base_model.model.model.layers.{parts[1]}.{PEFT_MODULES[parts[2]]}"
+        tensors[f"{key}.lora_A.weight"] = rng.normal(0, std, (rank, n_in)).astype(np.float32)
+        tensors[f"{key}.lora_B.weight"] = rng.normal(0, std, (n_out, rank)).astype(np.float32)
+    (run_dir / "adapter").mkdir(parents=True)
+    save_file(tensors, str(run_dir / "adapter" / "adapter_model.safetensors"))
+    (run_dir / "adapter" / "adapter_config.json").write_text(json.dumps({
+        "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": 2 * rank,
+        "lora_dropout": 0.0, "bias": "none",
+        "target_modules": sorted(m.split(".")[1] for m in PEFT_MODULES.values()),
+    }))
+    (run_dir / "run.json").write_text(json.dumps({"format": 1, "base": {
+        "path": str(base_gguf), "kind": "gguf", "sha256": sha256}}))
+    return run_dir

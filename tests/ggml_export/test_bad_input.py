@@ -71,6 +71,20 @@ def test_base_of_another_arch_is_refused(capsys, tmp_path, tiny_runs) -> None:
     assert "trained on a qwen2 model" in msg and "llama" in msg
 
 
+def test_output_over_the_base_is_refused(capsys, tmp_path, tiny_runs) -> None:
+    from ggml_export.base import open_hf_base
+    from ggml_export.run import sha256_file
+    from ggml_export.writer import write_merged
+
+    base = tmp_path / "base.gguf"
+    write_merged(None, open_hf_base(tiny_runs["llama"].parent / "llama-base"), base, "f32")
+    before = base.read_bytes()
+    run = _copy_run(tiny_runs["llama"], tmp_path / "r", path=str(base), kind="gguf",
+                    sha256=sha256_file(base))
+    assert "is the base model itself" in _fails(capsys, str(run), "--out", str(base), "--force")
+    assert base.read_bytes() == before
+
+
 def test_changed_gguf_base_is_refused(capsys, tmp_path, tiny_runs, default_model) -> None:
     run = _copy_run(tiny_runs["llama"], tmp_path / "r", path=str(default_model), kind="gguf",
                     sha256="0" * 64)

@@ -10,8 +10,8 @@ import pytest
 
 from ggml_export.export import ExportRequest, export
 from ggml_export.run import sha256_file
-from ggml_export.verify import Reference, verify
-from tests.ggml_export.builders import build_run
+from ggml_export.verify import Reference, load_reference, verify
+from tests.ggml_export.builders import build_gguf_run
 
 pytestmark = pytest.mark.slow
 POSITIONS = 256  # the CLI uses 512; half keeps this file inside its CI budget
@@ -19,15 +19,14 @@ POSITIONS = 256  # the CLI uses 512; half keeps this file inside its CI budget
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory, default_model: Path):
-    import torch
+    """A run on the shipped GGUF, and the reference exactly as `--verify` loads it."""
+    from ggml_export.base import open_base
+    from ggml_export.run import load_run
 
-    from training.base import load_base
-
-    torch.set_num_threads(2)
-    model, tok, _ = load_base(default_model)
-    run, peft_model = build_run(tmp_path_factory.mktemp("real") / "run", default_model, "gguf",
-                                b_std=0.02, model=model, sha256=sha256_file(default_model))
-    return run, Reference(peft_model, tok)
+    run = build_gguf_run(tmp_path_factory.mktemp("real") / "run", default_model,
+                         sha256=sha256_file(default_model))
+    loaded = load_run(run)
+    return run, Reference(*load_reference(loaded, open_base(loaded.base_path, "gguf")))
 
 
 @pytest.fixture(scope="module")

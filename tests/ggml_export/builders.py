@@ -101,7 +101,8 @@ def build_hf_model(out_dir: Path, arch: str, seed: int = 0, train_steps: int = 3
 
 
 def build_run(run_dir: Path, base: Path, kind: str, seed: int = 1, b_std: float = 0.2,
-              targets: list[str] | None = None, model=None, sha256: str | None = None):
+              targets: list[str] | None = None, model=None, sha256: str | None = None,
+              **lora_options):
     """Wrap the base in a peft LoRA with non-zero B, save it as a training run would.
 
     Returns (run_dir, peft_model); the peft model is the reference the export must reproduce.
@@ -115,6 +116,7 @@ def build_run(run_dir: Path, base: Path, kind: str, seed: int = 1, b_std: float 
         r=4, lora_alpha=8, lora_dropout=0.0,
         target_modules=targets or ["q_proj", "k_proj", "v_proj", "o_proj",
                                    "gate_proj", "up_proj", "down_proj"],
+        **lora_options,
     )
     peft_model = get_peft_model(model, cfg)
     g = torch.Generator().manual_seed(seed)

@@ -167,3 +167,19 @@ def test_gguf_base_gives_the_same_weights_and_copies_tokenizer(tiny_runs, tmp_pa
         if key.startswith("tokenizer."):
             g = gg_r.fields[key]
             assert [bytes(g.parts[i]) for i in g.data] == [bytes(f.parts[i]) for i in f.data], key
+
+
+def test_per_module_rank_alpha_and_rslora_scales_survive(tiny_runs, tmp_path, capsys) -> None:
+    """llama.cpp applies one alpha / rank per tensor; peft's per-module patterns and rsLoRA
+    scale differently, so the exporter folds the difference into B. Checked end to end."""
+    from tests.ggml_export.builders import build_run
+
+    base = tiny_runs["llama"].parent / "llama-base"
+    run, _ = build_run(tmp_path / "run", base, "hf", rank_pattern={"q_proj": 8},
+                       alpha_pattern={"v_proj": 32}, use_rslora=True)
+    for flags in (["--adapter-only", "--outtype", "f32"], ["--outtype", "f32"]):
+        rc, res = _export(capsys, run, tmp_path / f"{flags[0]}.gguf", "--verify", *flags)
+        assert rc == 0 and res["verify"]["passed"], res["verify"]["checks"]
+        assert res["verify"]["max_logit_diff"] < 0.05
+    _, tensors = _fields(tmp_path / "--adapter-only.gguf")
+    assert tuple(tensors["blk.0.attn_q.weight.lora_a"].data.shape) == (8, 64)

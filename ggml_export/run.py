@@ -156,6 +156,10 @@ def _load_pairs(adapter_dir: Path, cfg: dict, alpha: float, r_default: float) ->
         raise UserError(f"adapter weights are unreadable ({weights_file}: {exc})") from None
     modules: dict[str, dict[str, np.ndarray]] = {}
     for key, value in tensors.items():
+        if key.endswith(".base_layer.weight"):
+            # peft saves a copy of an adapted embedding/lm_head when it cannot rule out a
+            # resized vocabulary; a resized one shows up as a shape mismatch with the base.
+            continue
         m = re.match(r"^(.*)\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B)(\.[^.]+)?\.weight$|"
                      r"^(.*)\.(lora_embedding_A|lora_embedding_B)(\.[^.]+)?$", key)
         if not m:

@@ -123,17 +123,23 @@ def write_merged(run: Run | None, base: BaseModel, out_tmp: Path, outtype: str) 
     return {"tensors_merged": merged}
 
 
+def adapter_problem(run: Run, base: BaseModel) -> str | None:
+    """Why this run cannot be a llama.cpp adapter file, or None if it can."""
+    for stem, pair in run.loras.items():
+        if pair.embedding or (stem == "output" and base.tied):
+            return (f"llama.cpp adapters cannot carry a LoRA on {pair.hf_module} of this base; "
+                    "export the merged model instead (drop --adapter-only)")
+    return None
+
+
 def write_adapter(run: Run, base: BaseModel, out_tmp: Path, outtype: str) -> dict:
     """A llama.cpp LoRA adapter GGUF: <name>.weight.lora_a (r, in) and .lora_b (out, r)."""
     check_compatible(run, base)
     if outtype not in ("f32", "f16"):
         raise UserError(f"--adapter-only writes f32 or f16, not {outtype}")
-    for stem, pair in run.loras.items():
-        if pair.embedding or (stem == "output" and base.tied):
-            raise UserError(
-                f"llama.cpp adapters cannot carry a LoRA on {pair.hf_module} of this base; "
-                "export the merged model instead (drop --adapter-only)"
-            )
+    problem = adapter_problem(run, base)
+    if problem:
+        raise UserError(problem)
     writer = gguf.GGUFWriter(str(out_tmp), base.hp.arch)
     writer.add_type("adapter")
     writer.add_string("adapter.type", "lora")

@@ -183,3 +183,19 @@ def test_per_module_rank_alpha_and_rslora_scales_survive(tiny_runs, tmp_path, ca
         assert res["verify"]["max_logit_diff"] < 0.05
     _, tensors = _fields(tmp_path / "--adapter-only.gguf")
     assert tuple(tensors["blk.0.attn_q.weight.lora_a"].data.shape) == (8, 64)
+
+
+def test_lora_on_tied_lm_head_unties_it_in_the_merged_file(tiny_runs, tmp_path, capsys) -> None:
+    from tests.ggml_export.builders import build_run
+
+    base = tiny_runs["qwen2"].parent / "qwen2-base"  # ties lm_head to the embeddings
+    run, _ = build_run(tmp_path / "run", base, "hf", targets=["lm_head", "q_proj"])
+    rc, res = _export(capsys, run, tmp_path / "m.gguf", "--outtype", "f32", "--verify")
+    assert rc == 0 and res["verify"]["passed"] and res["tensors_merged"] == 3
+    _, tensors = _fields(tmp_path / "m.gguf")
+    assert "output.weight" in tensors and "token_embd.weight" in tensors
+    from pairterm.cli import main as pairterm_main
+
+    assert pairterm_main(["export", str(run), "--out", str(tmp_path / "a.gguf"),
+                          "--adapter-only"]) == 2
+    assert "export the merged model instead" in capsys.readouterr().err

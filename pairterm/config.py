@@ -112,8 +112,14 @@ def build_config(overrides: dict[str, object] | None = None, file: Path | None =
             value = parse_eta(str(value))
         values[key] = value
     cfg = replace(cfg, **values)
-    if cfg.max_tokens < 1:
-        raise UserError(f"--max-tokens must be at least 1, got {cfg.max_tokens}")
+    if cfg.n_ctx < 256:
+        raise UserError(f"n_ctx must be at least 256 tokens, got {cfg.n_ctx}")
+    if not 1 <= cfg.max_tokens <= cfg.n_ctx // 2:
+        raise UserError(f"--max-tokens must be between 1 and {cfg.n_ctx // 2}, got {cfg.max_tokens}")
+    if cfg.threads < 1:
+        raise UserError(f"--threads must be at least 1, got {cfg.threads}")
+    if cfg.window_chars < 1 or cfg.window_step < 1 or cfg.debounce_ms < 0:
+        raise UserError("window_chars and window_step must be positive and debounce_ms >= 0")
     return cfg
 
 

@@ -93,7 +93,10 @@ class Engine:
     """Loads the model once; `suggest()` proposes ghost text for a cursor position."""
 
     def __init__(self, config: EngineConfig) -> None:
-        from llama_cpp import Llama, llama_cpp  # imported here: a missing wheel is a clear error
+        try:
+            from llama_cpp import Llama, llama_cpp
+        except ImportError as exc:  # a broken or missing wheel: say so in one line
+            raise UserError(f"llama-cpp-python is not usable here ({exc}); run `make run`") from None
 
         self.config = config
         self.model_path = config.model_path()
@@ -123,6 +126,7 @@ class Engine:
 
     # -- tokens -------------------------------------------------------------------------------
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        """Token ids as llama.cpp sees them; `add_bos` applies only if the model asks for one."""
         return self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False)
 
     def detokenize(self, tokens: list[int]) -> str:
@@ -141,6 +145,7 @@ class Engine:
         """Bring the context to `tokens`, reusing the cached prefix; returns tokens evaluated,
         or None if cancelled. Afterwards the context's last logits are those of tokens[-1]."""
         llama = self.llama
+        assert tokens, "an empty prompt has no logits to continue from"
         common = _common_prefix(llama.input_ids[: llama.n_tokens], tokens)
         common = min(common, len(tokens) - 1)  # at least one token, for fresh logits
         llama.n_tokens = common
@@ -183,7 +188,10 @@ class Engine:
             if self.llama is None:  # closed while this request waited for the lock
                 return result("", "cancelled", tokens=0, total_bits=0.0)
             prompt = self.tokenize(window)
-            room = self.config.n_ctx - max_tokens - 1
+            if not prompt:  # nothing to continue from (and no BOS for this model)
+                return result("", "empty", tokens=0, total_bits=0.0)
+            # Every healed token writes at least one character of `heal`.
+            room = self.config.n_ctx - max_tokens - len(heal) - 1
             if len(prompt) > room:
                 prompt = prompt[-room:]
             prefilled = self._prefill(prompt, cancelled)
@@ -197,7 +205,7 @@ class Engine:
         text, filtered = postfilter(raw, before, after)
         if reason == "cancelled":
             text = ""
-        elif filtered in ("repeat", "mid_line"):
+        elif filtered == "repeat":
             reason = filtered
         return result(
             text,
@@ -237,6 +245,7 @@ class Engine:
         raw = bytearray()  # bytes so far: a character may span tokens
         written = ""
         bits_kept: list[float] = []
+        ends: list[int] = []  # where each kept token's text ends in the suggestion
         total = 0.0
         text = ""
         while len(bits_kept) < max_tokens:
@@ -260,9 +269,11 @@ class Engine:
                 visible = candidate[len(heal) :]
                 cut = structural_cut(line_before, visible, base_indent)
                 if cut is not None:
-                    return visible[: cut[0]], bits_kept, cut[1]
+                    kept = sum(1 for end in ends if end <= cut[0])
+                    return visible[: cut[0]], bits_kept[:kept], cut[1]
                 total += bits
                 bits_kept.append(bits)
+                ends.append(len(visible))
                 text = visible
             raw += piece
             written = candidate

@@ -51,6 +51,7 @@ class InteractionLog:
         self.session = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
         self._next_id = 0
+        self.failure: str | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -81,8 +82,14 @@ class InteractionLog:
         line = json.dumps(record, ensure_ascii=False) + "\n"
         # One write() of a whole line in append mode, so concurrent writers never interleave.
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line.encode("utf-8"))
-            finally:
-                os.close(fd)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    os.write(fd, line.encode("utf-8"))
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                # The log is a convenience: a full disk or read-only state dir must never take
+                # the editor down. Stop logging and remember why.
+                self.failure = f"interaction log off: {exc.strerror or exc}"
+                self.path = None

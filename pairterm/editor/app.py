@@ -36,6 +36,7 @@ LANGUAGES = {
 }
 HIGHLIGHT_LIMIT = 1_000_000  # characters; tree-sitter re-highlighting gets sluggish beyond
 RECOVERY_DELAY_S = 2.0
+RECOVERY_MAX_WAIT_S = 10.0  # someone typing without pause still gets a recovery copy
 CONTEXT_BLOCK_LINES = 100  # the text sent to the engine starts on a multiple of this line
 
 EngineFactory = Callable[[EngineConfig], Engine]
@@ -78,7 +79,6 @@ class PairtermApp(App[None]):
         self.engine: Engine | None = None
         self.engine_state = "loading model…"
         self.disk_state = DiskState.of(path) if path else None
-        self.version = 0
         self.dirty = False
         self.paused = False  # Esc: nothing new until the next edit
         self.last_latency_ms: float | None = None
@@ -86,6 +86,7 @@ class PairtermApp(App[None]):
         self.spans = AcceptedSpans(RECENT_S)
         self._debounce: Timer | None = None
         self._recovery_timer: Timer | None = None
+        self._recovery_pending_since: float | None = None
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -120,6 +121,8 @@ class PairtermApp(App[None]):
         if isinstance(model, Path):
             model = model.name
         state = "paused until next edit (Esc)" if self.paused and self.engine else self.engine_state
+        if self.ilog.failure:
+            state += f"; {self.ilog.failure}"
         parts = [f"{name}{' ●' if self.dirty else ''}", f"Ln {row + 1}, Col {col + 1}",
                  str(model), f"η {eta}", latency, state]
         if area.language is None and len(self.initial_text) > HIGHLIGHT_LIMIT:
@@ -134,9 +137,15 @@ class PairtermApp(App[None]):
         except UserError as exc:
             self.call_from_thread(self._engine_failed, str(exc))
             return
+        except Exception as exc:  # the editor must outlive any failure of the model
+            self.call_from_thread(self._engine_failed, f"{type(exc).__name__}: {exc}")
+            return
         self.call_from_thread(self._engine_ready, engine)
 
     def _engine_ready(self, engine: Engine) -> None:
+        if not self.is_running:
+            engine.close()
+            return
         self.engine = engine
         self.engine_state = "suggestions on"
         self.ilog.model = engine.model_name
@@ -144,6 +153,9 @@ class PairtermApp(App[None]):
         self.refresh_status()
 
     def _engine_failed(self, reason: str) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
         self.engine_state = f"suggestions off: {reason}"
         self.refresh_status()
 
@@ -163,7 +175,7 @@ class PairtermApp(App[None]):
         before = doc.get_text_range((start_row, 0), (row, col))
         end_row = min(row + 8, doc.line_count - 1)
         after = doc.get_text_range((row, col), (end_row, len(doc.get_line(end_row))))
-        self._suggest(self.version, (row, col), before, after)
+        self._suggest(area.edit_count, (row, col), before, after)
 
     @work(thread=True, exclusive=True, group="suggest")
     def _suggest(self, version: int, cursor: tuple[int, int], before: str, after: str) -> None:
@@ -172,16 +184,22 @@ class PairtermApp(App[None]):
         if engine is None:
             return
 
-        def cancelled() -> bool:
-            return worker.is_cancelled or self.version != version
+        area = self.editor
 
-        result = engine.suggest(before, after, cancelled)
+        def cancelled() -> bool:
+            return worker.is_cancelled or area.edit_count != version
+
+        try:
+            result = engine.suggest(before, after, cancelled)
+        except Exception as exc:  # e.g. llama_decode failing: turn suggestions off, keep editing
+            self.call_from_thread(self._engine_failed, f"{type(exc).__name__}: {exc}")
+            return
         if not cancelled():
             self.call_from_thread(self._show, version, cursor, result)
 
     def _show(self, version: int, cursor: tuple[int, int], result: Suggestion) -> None:
         area = self.editor
-        if version != self.version or area.cursor_location != cursor or self.paused:
+        if version != area.edit_count or area.cursor_location != cursor or self.paused:
             return  # the document or cursor moved on while the model was thinking
         self.last_latency_ms = result.latency_ms
         if result.text:
@@ -196,12 +214,15 @@ class PairtermApp(App[None]):
 
     # -- editing events --------------------------------------------------------------------------
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        self.version += 1
         self.dirty = True
-        if self._recovery_timer is not None:
-            self._recovery_timer.stop()
         if self.path is not None:
-            self._recovery_timer = self.set_timer(RECOVERY_DELAY_S, self._save_recovery)
+            now = time.monotonic()
+            if self._recovery_pending_since is None:
+                self._recovery_pending_since = now
+            if now - self._recovery_pending_since < RECOVERY_MAX_WAIT_S:
+                if self._recovery_timer is not None:
+                    self._recovery_timer.stop()
+                self._recovery_timer = self.set_timer(RECOVERY_DELAY_S, self._save_recovery)
         self.refresh_status()
 
     def on_ghost_text_area_edited(self, event: GhostTextArea.Edited) -> None:
@@ -215,6 +236,8 @@ class PairtermApp(App[None]):
         if event.inserted:
             self.ilog.write("typed", chars=len(event.inserted))
         if event.consumed:
+            if not self.editor.ghost:  # typed all of it: look further ahead
+                self._schedule_suggestion()
             return
         self.paused = False
         self.workers.cancel_group(self, "suggest")
@@ -225,8 +248,15 @@ class PairtermApp(App[None]):
         if event.full:
             self._schedule_suggestion()
 
+    def on_ghost_text_area_reverted(self, event: GhostTextArea.Reverted) -> None:
+        self.spans.spans.clear()  # undo moves text in ways the spans cannot follow
+        self.paused = False
+        self.workers.cancel_group(self, "suggest")
+        self._schedule_suggestion()
+
     def on_ghost_text_area_dismissed(self, event: GhostTextArea.Dismissed) -> None:
-        self.ilog.write("dismissed", id=self.current_id, how=event.how)
+        if event.had_ghost:
+            self.ilog.write("dismissed", id=self.current_id, how=event.how)
         if event.how == "esc":
             self.paused = True
             self.workers.cancel_group(self, "suggest")
@@ -252,7 +282,7 @@ class PairtermApp(App[None]):
                 self.editor.load_text(found.text)
                 self.dirty = True
                 self.refresh_status()
-            else:
+            elif recover is False:  # Esc (None) keeps the copy for next time
                 self.recovery.clear(self.path)  # type: ignore[arg-type]
 
         self.push_screen(
@@ -262,12 +292,19 @@ class PairtermApp(App[None]):
         )
 
     def _save_recovery(self) -> None:
+        self._recovery_pending_since = None
         if self.path is not None and self.dirty:
             self._write_recovery(self.path, self.editor.text)
 
     @work(thread=True, exclusive=True, group="recovery")
     def _write_recovery(self, path: Path, text: str) -> None:
-        self.recovery.write(path, text)
+        try:
+            self.recovery.write(path, text)
+        except OSError as exc:
+            self.call_from_thread(
+                self.notify, f"Recovery copy not written: {exc.strerror or exc}",
+                severity="warning", timeout=6,
+            )
 
     # -- save and quit ---------------------------------------------------------------------------
     def action_save(self) -> None:
@@ -276,27 +313,37 @@ class PairtermApp(App[None]):
             return
         now = DiskState.of(self.path)
         if self.disk_state is not None and now is not None and now != self.disk_state:
-            self.push_screen(
-                Confirm(f"{self.path.name} changed on disk since it was opened. Overwrite it?",
-                        yes="Overwrite", no="Cancel"),
-                lambda yes: self._write_file() if yes else None,
-            )
+            self._confirm_overwrite(self.path, "changed on disk since it was opened")
             return
-        self._write_file()
+        self._write_file(self.path)
+
+    def _confirm_overwrite(self, path: Path, why: str) -> None:
+        self.push_screen(
+            Confirm(f"{path.name} {why}. Overwrite it?", yes="Overwrite", no="Cancel"),
+            lambda yes: self._write_file(path) if yes else None,
+        )
 
     def _save_as(self, name: str | None) -> None:
-        if name:
-            self.path = Path(name).expanduser()
-            self.sub_title = str(self.path)
-            self.action_save()
+        if not name:
+            return
+        path = Path(name).expanduser()
+        if path.exists():
+            self._confirm_overwrite(path, "already exists")
+        else:
+            self._write_file(path)
 
-    def _write_file(self) -> None:
-        assert self.path is not None
+    def _write_file(self, path: Path) -> None:
+        """Write the buffer to `path`; it becomes the buffer's file only once the write worked."""
         try:
-            self.disk_state = atomic_write(self.path, self.editor.text.encode("utf-8"))
+            self.disk_state = atomic_write(path, self.editor.text.encode("utf-8"))
         except OSError as exc:
             self.notify(f"Not saved: {exc.strerror or exc}", severity="error", timeout=8)
             return
+        if path != self.path:
+            if self.path is not None:
+                self.recovery.clear(self.path)
+            self.path = path
+            self.sub_title = str(path)
         self.dirty = False
         if self._recovery_timer is not None:
             self._recovery_timer.stop()

@@ -15,7 +15,9 @@ from rich.segment import Segment
 from textual import events
 from textual._cells import cell_len
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.document._document import Location
+from textual.events import MouseEvent
+from textual.geometry import Offset, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -40,9 +42,15 @@ class GhostTextArea(TextArea):
             super().__init__()
 
     class Dismissed(Message):
-        def __init__(self, how: str) -> None:
+        """The ghost went away unaccepted, or (how="esc") the person asked for quiet."""
+
+        def __init__(self, how: str, had_ghost: bool = True) -> None:
             self.how = how
+            self.had_ghost = had_ghost
             super().__init__()
+
+    class Reverted(Message):
+        """Undo or redo changed the document (these bypass `edit()`)."""
 
     class Edited(Message):
         """Any edit through `edit()`: the replaced range, the texts, and where it came from
@@ -70,6 +78,9 @@ class GhostTextArea(TextArea):
         # load the text through our own _set_document instead.
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self.consuming = False  # the current edit only takes text the ghost already showed
+        # Bumped synchronously by every change, so a result computed for an older document is
+        # recognised even before the Changed message reaches the app.
+        self.edit_count = 0
         self._accepting = False
         # Where the cursor was when the ghost was last set; a cursor elsewhere means the person
         # moved away. Set synchronously, since selection messages can arrive before ours.
@@ -121,7 +132,9 @@ class GhostTextArea(TextArea):
                 self.post_message(self.Dismissed(how))
 
     def _extra_rows(self) -> list[str]:
-        return self.ghost.split("\n")[1:] if self.ghost else []
+        if not self.ghost or (self.hide_suggestion_on_blur and not self.has_focus):
+            return []
+        return self.ghost.split("\n")[1:]
 
     # -- keys ----------------------------------------------------------------------------------
     async def _on_key(self, event: events.Key) -> None:
@@ -133,9 +146,11 @@ class GhostTextArea(TextArea):
         if event.key == "escape":
             event.stop()
             event.prevent_default()
-            self.clear_ghost("esc")
+            had_ghost = bool(self.ghost)
+            self.ghost = ""
+            self.post_message(self.Dismissed("esc", had_ghost))
             return
-        await super()._on_key(event)
+        # Textual calls TextArea._on_key itself after this (it walks the class hierarchy).
 
     def action_cursor_right(self, select: bool = False) -> None:
         if self.ghost and not select:
@@ -155,6 +170,18 @@ class GhostTextArea(TextArea):
             self.accept(full=False)
             return
         super().action_cursor_word_right(select)
+
+    def undo(self) -> None:
+        self.clear_ghost("typed")
+        super().undo()
+        self.edit_count += 1
+        self.post_message(self.Reverted())
+
+    def redo(self) -> None:
+        self.clear_ghost("typed")
+        super().redo()
+        self.edit_count += 1
+        self.post_message(self.Reverted())
 
     def accept(self, full: bool) -> None:
         ghost = self.ghost
@@ -176,6 +203,7 @@ class GhostTextArea(TextArea):
         at_cursor = edit.top == edit.bottom == self.cursor_location and self.selection.is_empty
         consumed = bool(ghost) and at_cursor and bool(edit.text) and ghost.startswith(edit.text)
         self.consuming = consumed
+        self.edit_count += 1
         result = super().edit(edit)
         if self._widest is not None:
             rows = range(result.end_location[0] - edit.text.count("\n"), result.end_location[0] + 1)
@@ -209,6 +237,17 @@ class GhostTextArea(TextArea):
         if y > row + len(extra):
             return super().render_line(y - len(extra))
         return super().render_line(y)
+
+    def get_target_document_location(self, event: MouseEvent) -> Location:
+        # Rows below the cursor are pushed down by the ghost's extra lines: undo that shift.
+        extra = len(self._extra_rows())
+        y = event.y - self.gutter.top
+        row = self._cursor_row_on_screen()
+        if extra and y > row:
+            y -= min(extra, y - row)
+        scroll_x, scroll_y = self.scroll_offset
+        x = event.x - self.gutter_width + scroll_x - self.gutter.left
+        return self.wrapped_document.offset_to_location(Offset(x, y + scroll_y))
 
     def _ghost_strip(self, text: str) -> Strip:
         width = self.size.width

@@ -12,6 +12,18 @@ from pairterm.interaction_log import InteractionLog
 from pairterm.textfile import read_text
 
 
+def check_round_trip(path: Path, text: str) -> None:
+    """Refuse a file the editor would change just by opening and saving it: its document model
+    splits lines on form feeds, U+2028 and the like, and makes mixed newlines uniform."""
+    from textual.document._document import Document
+
+    if Document(text).text != text:
+        raise UserError(
+            f"{path} has mixed newlines or line separators other than \\n and \\r\\n "
+            "(form feed, U+2028, ...); pairterm would rewrite them, so it will not open it"
+        )
+
+
 def main(argv: list[str]) -> int:
     parser = ArgumentParser(
         prog="pairterm",
@@ -28,6 +40,7 @@ def main(argv: list[str]) -> int:
     if path is not None:
         if path.exists():
             text = read_text(path)
+            check_round_trip(path, text)
         elif not path.parent.exists():
             raise UserError(f"cannot create {path}: directory {path.parent} does not exist")
     from pairterm.editor.app import PairtermApp

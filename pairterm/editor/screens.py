@@ -8,7 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 
-class Confirm(ModalScreen[bool]):
+class Confirm(ModalScreen[bool | None]):
     """A question with two answers; Y/N keys work as well as the buttons."""
 
     DEFAULT_CSS = """
@@ -20,8 +20,10 @@ class Confirm(ModalScreen[bool]):
     Confirm Label { column-span: 2; width: 100%; }
     Confirm Button { width: 100%; }
     """
+    # Enter on the focused button must be the safe answer; Esc answers nothing at all.
+    AUTO_FOCUS = "#no"
     BINDINGS = [("y", "answer(True)", "Yes"), ("n", "answer(False)", "No"),
-                ("escape", "answer(False)", "No")]
+                ("escape", "cancel", "Cancel")]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
         super().__init__()
@@ -38,6 +40,9 @@ class Confirm(ModalScreen[bool]):
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class AskPath(ModalScreen[str | None]):

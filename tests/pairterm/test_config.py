@@ -56,7 +56,7 @@ def test_no_log_flag_turns_logging_off() -> None:
 
 @pytest.mark.parametrize(
     ("text", "needle"),
-    [("eta = [", "not valid TOML"), ('eta = "high"', "wrong type"), ("max_tokens = 0", "at least 1")],
+    [("eta = [", "not valid TOML"), ('eta = "high"', "wrong type"), ("max_tokens = 0", "between 1 and"), ("max_tokens = 5000", "between 1 and"), ("threads = 0", "at least 1")],
 )
 def test_bad_config_is_a_user_error(text: str, needle: str) -> None:
     write_config(text)

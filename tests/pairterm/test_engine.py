@@ -84,3 +84,17 @@ def test_non_ascii_text_survives_token_boundaries(real_engine: Engine) -> None:
     s = real_engine.suggest('GREETINGS = ["héllo", "grüße", "привет", "', "", eta=math.inf, max_tokens=12)
     assert "\ufffd" not in s.text
     s.text.encode("utf-8")
+
+
+def test_an_empty_document_proposes_nothing_and_leaves_the_engine_working(real_engine: Engine) -> None:
+    before = real_engine.suggest(PROMPT, "", eta=math.inf, max_tokens=6)
+    assert real_engine.suggest("", "").text == ""
+    after = real_engine.suggest(PROMPT, "", eta=math.inf, max_tokens=6)
+    assert after.text == before.text and after.text
+
+
+def test_token_counts_cover_only_the_text_shown(real_engine: Engine) -> None:
+    s = real_engine.suggest("def add(a, b):\n    return a +", "", eta=math.inf, max_tokens=12)
+    assert s.stop_reason in ("blank_line", "indent", "eos")
+    shown = real_engine.tokenize(s.text, add_bos=False)
+    assert s.tokens <= len(shown) + 1

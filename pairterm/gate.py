@@ -12,6 +12,8 @@ import re
 
 import numpy as np
 
+from pairterm.pytext import bracket_delta
+
 LN2 = math.log(2.0)
 CLOSING = set(")]}>\"'`;:,. \t")
 FENCE = "```"
@@ -79,31 +81,9 @@ def logical_line_indent(before: str, max_lines: int = 40) -> int | None:
     for index, line in enumerate(lines):
         if depth <= 0:
             depth, start = 0, index
-        depth += _bracket_delta(line)
+        depth += bracket_delta(line)
     logical = lines[start]
     return _indent(logical) if logical.strip() else None
-
-
-def _bracket_delta(line: str) -> int:
-    """Net open brackets on a line, skipping one-line strings and comments (good enough)."""
-    delta, quote, i = 0, "", 0
-    while i < len(line):
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#":
-            break
-        elif ch in "([{":
-            delta += 1
-        elif ch in ")]}":
-            delta -= 1
-        i += 1
-    return delta
 
 
 def structural_cut(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codeop
 
+from pairterm.pytext import bracket_delta, code_part
+
 INDENT = 4
 _DEDENT_AFTER = ("return", "pass", "break", "continue", "raise")
 
@@ -27,40 +29,11 @@ def is_complete(text: str) -> bool:
     return code is not None
 
 
-def _strip_comment(line: str) -> str:
-    """The line without a trailing comment (quotes respected well enough for indentation)."""
-    quote = ""
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#":
-            return line[:i]
-    return line
-
-
-def _open_brackets(line: str) -> int:
-    depth, quote = 0, ""
-    for ch in _strip_comment(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-    return depth
-
-
 def next_indent(line: str) -> str:
     """The indentation for the line after `line` (the line the cursor leaves on Enter)."""
     width = len(line) - len(line.lstrip(" "))
-    code = _strip_comment(line).rstrip()
-    if code.endswith(":") or _open_brackets(line) > 0:
+    code = code_part(line).rstrip()
+    if code.endswith(":") or bracket_delta(line) > 0:
         width += INDENT
     elif code.strip().split(" ", 1)[0] in _DEDENT_AFTER:
         width = max(0, width - INDENT)

@@ -88,3 +88,23 @@ def test_adapter_only_on_the_shipped_base(real_run, tmp_path):
     # base's quantization, not the adapter.
     assert report["tokenizer_identical"] and report["top1_agreement"] >= 0.95
     assert report["passed"], report["checks"]
+
+
+def test_the_editor_engine_runs_the_exported_files(real_run, f16_export, tmp_path, default_model):
+    """`pairterm --adapter FILE` and `pairterm --model FILE` take what export writes."""
+    from pairterm.config import EngineConfig
+    from pairterm.engine import Engine
+
+    run, _ = real_run
+    adapter = tmp_path / "adapter.gguf"
+    export(ExportRequest(run=run, out=adapter, adapter_only=True))
+    for cfg in (EngineConfig(model=default_model, adapter=adapter, eta=float("inf"),
+                             max_tokens=8, threads=2, log=False),
+                EngineConfig(model=f16_export[0], eta=float("inf"), max_tokens=8, threads=2,
+                             log=False)):
+        engine = Engine(cfg)
+        try:
+            s = engine.suggest("def add(a, b):\n    return ")
+        finally:
+            engine.close()
+        assert s.tokens > 0 and s.text.strip(), s

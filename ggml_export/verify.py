@@ -40,11 +40,11 @@ def heldout_texts() -> list[str]:
 
 
 def _threads(model_path: Path | None = None) -> int:
-    # A tiny model gains nothing from threads, and ggml's spinning workers lose badly when the
-    # cores are shared with other work; real models get up to 4.
+    # Half the cores, at most 4: verification runs beside other work, and ggml's spinning
+    # workers lose badly when they outnumber free cores. A tiny model gets one.
     if model_path is not None and model_path.stat().st_size < 64 << 20:
         return 1
-    return max(1, min(4, os.cpu_count() or 1))
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 def load_reference(run: Run, base: BaseModel):  # -> (model, tokenizer)

@@ -32,6 +32,7 @@ def atomic_output(out: Path, force: bool) -> Iterator[Path]:
         raise UserError(f"{out} is a directory; --out takes a .gguf file path")
     if not out.parent.is_dir():
         raise UserError(f"output directory does not exist: {out.parent}")
+    _remove_stale_partials(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
         yield tmp
@@ -41,6 +42,22 @@ def atomic_output(out: Path, force: bool) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Temp files of exports that were killed outright (SIGKILL, power loss) and could not
+    clean up; a live export's temp file (its process still running) is left alone."""
+    for p in out.parent.glob(f".{out.name}.*.partial"):
+        pid = p.name[len(out.name) + 2: -len(".partial")]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        except PermissionError:
+            pass  # someone else's live process
 
 
 def check_compatible(run: Run, base: BaseModel) -> None:

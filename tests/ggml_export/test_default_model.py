@@ -108,3 +108,29 @@ def test_the_editor_engine_runs_the_exported_files(real_run, f16_export, tmp_pat
         finally:
             engine.close()
         assert s.tokens > 0 and s.text.strip(), s
+
+
+def test_sigkill_mid_write_leaves_no_gguf(real_run, tmp_path):
+    """Killed while writing (no chance to clean up): no .gguf appears, and the next export
+    removes the dead process's temp file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run, _ = real_run
+    out = tmp_path / "merged.gguf"
+    proc = subprocess.Popen([sys.executable, "-m", "ggml_export", str(run), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("*.partial")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "export finished before it could be killed"
+    assert not out.exists() and not list(tmp_path.glob("*.gguf"))
+    assert len(list(tmp_path.glob("*.partial"))) == 1
+    export(ExportRequest(run=run, out=out, adapter_only=True))
+    assert [p.name for p in tmp_path.iterdir()] == ["merged.gguf"]

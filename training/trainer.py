@@ -15,6 +15,7 @@ import io
 import math
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -183,7 +184,10 @@ def train(
     pad_id: int,
     show_progress: bool = True,
 ):
-    """Fine-tune `model` (wrapped with LoRA here) and return (peft model, TrainResult)."""
+    """Fine-tune `model` (wrapped with LoRA here), continuing from the newest checkpoint if any.
+
+    Returns (peft model, TrainResult, whether this is the main process, which writes the run).
+    """
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
@@ -257,7 +261,7 @@ def train(
                 for m, idx in enumerate(micro):
                     batch = collate([examples[i] for i in idx], pad_id)
                     batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                    with accelerator.no_sync(model) if m < len(micro) - 1 else _null():
+                    with accelerator.no_sync(model) if m < len(micro) - 1 else nullcontext():
                         loss_sum = completion_loss_sum(model, batch)
                         # DDP averages gradients over ranks; scaling by `world` makes that the mean
                         # over the completion tokens of the whole step, as on one process
@@ -294,14 +298,6 @@ def train(
 
 def _cuda_rng() -> list[torch.Tensor]:
     return torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _progress(show: bool, total: int, start: int):

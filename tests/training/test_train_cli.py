@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import AWS_KEY, python_source
 
 from pairterm.cli import main as pairterm_main
+from tests.training.helpers import AWS_KEY, python_source
 from training import rundir
 from training.trainer import save_checkpoint
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import python_source
 
+from tests.training.helpers import python_source
 from training import labeling, labels
 from training.base import load_base
 from training.sources import Document

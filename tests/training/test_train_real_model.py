@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import python_source
 
 from pairterm.cli import main as pairterm_main
 from pairterm.paths import default_model_path
+from tests.training.helpers import python_source
 from training import labeling
 from training.base import file_sha256
 

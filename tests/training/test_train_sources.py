@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ALICE, AWS_KEY, BOB, python_source
 
 from pairterm.errors import UserError
+from tests.training.helpers import ALICE, AWS_KEY, BOB, python_source
 from training import filters
 from training.sources import SourceOptions, collect, parse_date, split_holdout
 

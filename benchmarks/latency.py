@@ -24,7 +24,7 @@ from pathlib import Path
 from llama_cpp import Llama
 
 from pairterm.config import EngineConfig
-from pairterm.engine import Engine, prompt_window
+from pairterm.engine import Engine, prompt_window, split_heal
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 DEFAULT_FILES = ["textwrap.py", "json/encoder.py", "shlex.py"]
@@ -77,10 +77,12 @@ def replay(
         engine_times.append(result.latency_ms / 1000.0)
         tokens.append(result.tokens)
         decode_ms.append(result.decode_ms)
-        window = prompt_window(before, engine.config.window_chars, engine.config.window_step)
+        # The same prompt the engine decoded from (it ends before whitespace the engine heals),
+        # and as many tokens as it decoded, plus the one it looked at and stopped before.
+        context, _ = split_heal(before)
+        window = prompt_window(context, engine.config.window_chars, engine.config.window_step)
         prompt = bare.tokenize(window.encode("utf-8"), add_bos=True, special=False)
-        # The engine looks at one more set of logits than it keeps (the token it stopped before).
-        bare_times.append(bare_decode(bare, prompt, result.tokens + 1))
+        bare_times.append(bare_decode(bare, prompt, result.heal_tokens + result.tokens + 1))
     return {"latency_ms": latencies, "bare_s": bare_times, "engine_s": engine_times,
             "tokens": tokens, "decode_ms": decode_ms, "consumed": [consumed]}
 
@@ -103,8 +105,8 @@ def main() -> int:
         text = (STDLIB / name).read_text(encoding="utf-8")
         start = text.find("\n", min(len(text) // 2, 6000)) + 1  # a full window behind the cursor
         engine.suggest(text[:start], "")  # opening the file: one cold prefill, not a keystroke
-        bare_decode(bare, bare.tokenize(prompt_window(text[:start], config.window_chars,
-                                                      config.window_step).encode(), add_bos=True), 1)
+        opening = prompt_window(split_heal(text[:start])[0], config.window_chars, config.window_step)
+        bare_decode(bare, bare.tokenize(opening.encode(), add_bos=True), 1)
         for key, values in replay(engine, bare, text, start, args.chars, args.cps).items():
             merged.setdefault(key, []).extend(values)
     lat = merged["latency_ms"]

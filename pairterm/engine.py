@@ -43,6 +43,7 @@ class Suggestion:
     prompt_tokens: int = 0
     prefill_tokens: int = 0
     decode_ms: float = 0.0
+    heal_tokens: int = 0  # tokens spent reproducing whitespace the person had typed
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -198,7 +199,7 @@ class Engine:
             if prefilled is None:
                 return result("", "cancelled", tokens=0, total_bits=0.0, prompt_tokens=len(prompt))
             decode_start = time.perf_counter()
-            raw, kept_bits, reason = self._decode(
+            raw, kept_bits, reason, healed = self._decode(
                 heal, line_before, logical_line_indent(before), eta, max_tokens, cancelled
             )
             decode_ms = (time.perf_counter() - decode_start) * 1000.0
@@ -216,6 +217,7 @@ class Engine:
             prompt_tokens=len(prompt),
             prefill_tokens=prefilled,
             decode_ms=decode_ms,
+            heal_tokens=healed,
         )
 
     def _piece(self, token: int) -> str:
@@ -238,48 +240,52 @@ class Engine:
         eta: float,
         max_tokens: int,
         cancelled: Callable[[], bool],
-    ) -> tuple[str, list[float], str]:
+    ) -> tuple[str, list[float], str, int]:
         """Greedy decode under the gate. First the whitespace the person already typed (`heal`)
         is reproduced with the likeliest consistent tokens, not counted against η; then the
-        suggestion. Returns (text after `heal`, surprise of each suggested token, stop reason)."""
+        suggestion. Returns (text after `heal`, surprise of each suggested token, stop reason,
+        tokens used for `heal`)."""
         raw = bytearray()  # bytes so far: a character may span tokens
         written = ""
         bits_kept: list[float] = []
         ends: list[int] = []  # where each kept token's text ends in the suggestion
+        healed = 0
         total = 0.0
         text = ""
         while len(bits_kept) < max_tokens:
             if cancelled():
-                return text, bits_kept, "cancelled"
+                return text, bits_kept, "cancelled", healed
             logits = self._last_logits()
             if len(written) < len(heal):
                 token = self._heal_token(logits, heal[len(written) :])
                 if token is None:
-                    return "", [], "heal_mismatch"
+                    return "", [], "heal_mismatch", healed
                 bits = token_bits(logits, token)
             else:
                 token, bits = greedy_token_bits(logits)
                 if self._is_eog(token):
-                    return text, bits_kept, "eos"
+                    return text, bits_kept, "eos", healed
             piece = self.llama.detokenize([token], special=False)
             candidate = (raw + piece).decode("utf-8", errors="ignore")
             if len(candidate) > len(heal):
                 if not within_budget(total, bits, eta):
-                    return text, bits_kept, "eta"
+                    return text, bits_kept, "eta", healed
                 visible = candidate[len(heal) :]
                 cut = structural_cut(line_before, visible, base_indent)
                 if cut is not None:
                     kept = sum(1 for end in ends if end <= cut[0])
-                    return visible[: cut[0]], bits_kept[:kept], cut[1]
+                    return visible[: cut[0]], bits_kept[:kept], cut[1], healed
                 total += bits
                 bits_kept.append(bits)
                 ends.append(len(visible))
                 text = visible
+            else:
+                healed += 1
             raw += piece
             written = candidate
             if len(bits_kept) < max_tokens:
                 self.llama.eval([token])
-        return text, bits_kept, "max_tokens"
+        return text, bits_kept, "max_tokens", healed
 
     def close(self) -> None:
         """Free the model. Waits for a decode in another thread to finish its current token:

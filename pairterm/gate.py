@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def within_budget(total_bits: float, next_bits: float, eta: float) -> bool:
     return total_bits + next_bits < eta
 
 
-def gate_length(surprises: list[float], eta: float) -> int:
+def gate_length(surprises: Sequence[float], eta: float) -> int:
     """How many leading tokens the gate keeps for a sequence of per-token surprises (bits)."""
     total = 0.0
     for i, bits in enumerate(surprises):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pairterm.errors import UserError
+from pairterm.gate import gate_length
 
 SFT_RAND_MAX = 30
 
@@ -40,17 +41,10 @@ def parse_method(text: str) -> Method:
 
 
 def empower_length(surprises: Sequence[float], eta: float) -> int:
-    """i* = max{i : c(i) < eta}, c(i) the sum of the first i surprises.
-
-    0 when even the first token reaches η (so η = 0 always gives 0); all of them when none does.
-    Surprises are non-negative, so the first crossing is the answer.
-    """
-    total = 0.0
-    for i, bits in enumerate(surprises):
-        total += bits
-        if not total < eta:
-            return i
-    return len(surprises)
+    """i* = max{i : c(i) < eta}, c(i) the sum of the first i surprises (0 when even the first
+    token reaches η, all of them when none does). It is the runtime gate's own rule, so what the
+    model is trained to write is exactly what the editor's gate would let through."""
+    return gate_length(surprises, eta)
 
 
 def completion_length(

@@ -26,6 +26,7 @@ from textual.widgets.text_area import Edit, EditResult
 
 from pairterm.editor.unwrapped import CachedDocument, CachedSyntaxDocument, UnwrappedDocument
 from pairterm.gate import next_word
+from pairterm.pytext import bracket_delta, code_part
 
 
 class GhostTextArea(TextArea):
@@ -150,7 +151,24 @@ class GhostTextArea(TextArea):
             self.ghost = ""
             self.post_message(self.Dismissed("esc", had_ghost))
             return
+        if event.key == "enter" and not self.read_only:
+            event.stop()
+            event.prevent_default()
+            self.replace("\n" + self._next_line_indent(), *self.selection)
+            return
         # Textual calls TextArea._on_key itself after this (it walks the class hierarchy).
+
+    def _next_line_indent(self) -> str:
+        """Enter keeps the line's indentation, one level more after a Python block opener or
+        an open bracket."""
+        row, col = self.selection.start
+        line = self.document[row][:col]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if self.language == "python" and (
+            code_part(line).rstrip().endswith(":") or bracket_delta(line) > 0
+        ):
+            indent += "\t" if self.indent_type == "tabs" else " " * self.indent_width
+        return indent
 
     def action_cursor_right(self, select: bool = False) -> None:
         if self.ghost and not select:

@@ -86,7 +86,7 @@ async def test_typing_through_the_ghost_consumes_it_without_a_model_call(tmp_pat
         await type_text(pilot, "def add(a, b):")
         await wait_for(pilot, lambda: bool(app.editor.ghost))
         calls = len(engine.calls)
-        await pilot.press("enter", "space", "space", "space", "space", "r", "e")
+        await pilot.press("enter", "r", "e")  # Enter auto-indents: "\n    " is consumed too
         await pilot.pause(0.1)
         assert app.editor.ghost == "turn a + b"
         assert len(engine.calls) == calls
@@ -234,3 +234,12 @@ async def test_real_model_proposes_in_the_editor(tmp_path: Path, default_model: 
         assert app.editor.ghost.startswith("\n    return a")
         await pilot.press("tab")
         assert app.editor.text.startswith("def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a")
+
+
+async def test_enter_keeps_indentation_and_indents_after_a_block_opener(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path, "", ScriptedEngine(lambda b, a: ""))
+    async with app.run_test() as pilot:
+        await type_text(pilot, "def f(x):\nif x:\nreturn 1")
+        assert app.editor.text == "def f(x):\n    if x:\n        return 1"
+        await type_text(pilot, "\n")
+        assert app.editor.text.endswith("return 1\n        ")

@@ -39,9 +39,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def bare_decode(llama: Llama, prompt: list[int], n: int) -> float:
-    """Seconds for llama-cpp-python alone to greedily produce `n` tokens after `prompt`."""
+def bare_decode(llama: Llama, prompt_text: str, n: int) -> float:
+    """Seconds for llama-cpp-python alone to tokenize `prompt_text` and greedily produce `n`
+    tokens after it."""
     start = time.perf_counter()
+    prompt = llama.tokenize(prompt_text.encode("utf-8"), add_bos=True, special=False)
     produced = 0
     for _ in llama.generate(prompt, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, reset=True):
         produced += 1
@@ -53,14 +55,17 @@ def bare_decode(llama: Llama, prompt: list[int], n: int) -> float:
 def replay(
     engine: Engine, bare: Llama, text: str, start: int, chars: int, cps: float
 ) -> dict[str, list[float]]:
-    """Type `chars` characters from `start` at `cps` characters per second; the baseline for
-    each model call runs in the pause before the next keystroke."""
+    """Type `chars` characters from `start` at `cps` characters per second. The baseline for
+    each model call runs halfway through the pause before the next keystroke, so that it, like
+    the engine, starts from an idle machine (run straight after the engine it would find caches
+    and clocks warm, which flattered it by several percent at short suggestions)."""
     latencies, bare_times, engine_times, tokens, decode_ms = [], [], [], [], []
     consumed = 0
     ghost = ""
     next_key = time.perf_counter()
+    interval = 1.0 / cps
     for pos in range(start, min(start + chars, len(text))):
-        next_key += 1.0 / cps
+        next_key += interval
         pause = next_key - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
@@ -81,8 +86,10 @@ def replay(
         # and as many tokens as it decoded, plus the one it looked at and stopped before.
         context, _ = split_heal(before)
         window = prompt_window(context, engine.config.window_chars, engine.config.window_step)
-        prompt = bare.tokenize(window.encode("utf-8"), add_bos=True, special=False)
-        bare_times.append(bare_decode(bare, prompt, result.heal_tokens + result.tokens + 1))
+        midway = next_key + interval / 2 - time.perf_counter()
+        if midway > 0:
+            time.sleep(midway)
+        bare_times.append(bare_decode(bare, window, result.heal_tokens + result.tokens + 1))
     return {"latency_ms": latencies, "bare_s": bare_times, "engine_s": engine_times,
             "tokens": tokens, "decode_ms": decode_ms, "consumed": [consumed]}
 
@@ -106,7 +113,7 @@ def main() -> int:
         start = text.find("\n", min(len(text) // 2, 6000)) + 1  # a full window behind the cursor
         engine.suggest(text[:start], "")  # opening the file: one cold prefill, not a keystroke
         opening = prompt_window(split_heal(text[:start])[0], config.window_chars, config.window_step)
-        bare_decode(bare, bare.tokenize(opening.encode(), add_bos=True), 1)
+        bare_decode(bare, opening, 1)
         for key, values in replay(engine, bare, text, start, args.chars, args.cps).items():
             merged.setdefault(key, []).extend(values)
     lat = merged["latency_ms"]

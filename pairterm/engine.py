@@ -200,7 +200,7 @@ class Engine:
                 return result("", "cancelled", tokens=0, total_bits=0.0, prompt_tokens=len(prompt))
             decode_start = time.perf_counter()
             raw, kept_bits, reason, healed = self._decode(
-                heal, line_before, logical_line_indent(before), eta, max_tokens, cancelled
+                heal, line_before, before, eta, max_tokens, cancelled
             )
             decode_ms = (time.perf_counter() - decode_start) * 1000.0
         text, filtered = postfilter(raw, before, after)
@@ -236,7 +236,7 @@ class Engine:
         self,
         heal: str,
         line_before: str,
-        base_indent: int | None,
+        before: str,
         eta: float,
         max_tokens: int,
         cancelled: Callable[[], bool],
@@ -249,6 +249,7 @@ class Engine:
         written = ""
         bits_kept: list[float] = []
         ends: list[int] = []  # where each kept token's text ends in the suggestion
+        base_indent: int | None = None
         healed = 0
         total = 0.0
         text = ""
@@ -271,6 +272,8 @@ class Engine:
                 if not within_budget(total, bits, eta):
                     return text, bits_kept, "eta", healed
                 visible = candidate[len(heal) :]
+                if base_indent is None and "\n" in visible:
+                    base_indent = logical_line_indent(before)  # needed once a line ends
                 cut = structural_cut(line_before, visible, base_indent)
                 if cut is not None:
                     kept = sum(1 for end in ends if end <= cut[0])

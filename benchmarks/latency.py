@@ -25,18 +25,10 @@ from llama_cpp import Llama
 
 from pairterm.config import EngineConfig
 from pairterm.engine import Engine, prompt_window, split_heal
+from pairterm.stats_core import percentile
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 DEFAULT_FILES = ["textwrap.py", "json/encoder.py", "shlex.py"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def bare_decode(llama: Llama, prompt_text: str, n: int) -> float:
@@ -127,8 +119,8 @@ def main() -> int:
         "keystrokes": len(lat) + int(sum(merged["consumed"])),
         "model_calls": len(lat),
         "consumed_keystrokes": int(sum(merged["consumed"])),
-        "latency_p50_ms": round(percentile(lat, 0.5), 1),
-        "latency_p95_ms": round(percentile(lat, 0.95), 1),
+        "latency_p50_ms": round(percentile(lat, 0.5) or 0.0, 1),
+        "latency_p95_ms": round(percentile(lat, 0.95) or 0.0, 1),
         "latency_mean_ms": round(statistics.fmean(lat), 1),
         "tokens_generated": int(sum(merged["tokens"])),
         "decode_tokens_per_s": round(sum(merged["tokens"]) / decode_s, 1) if decode_s else None,

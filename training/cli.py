@@ -68,7 +68,10 @@ def build_parser() -> ArgumentParser:
     )
     lab.add_argument("--context", type=int, default=256, help="prompt tokens before each state")
     lab.add_argument("--density", type=float, default=1 / 32, help="states sampled per token")
-    lab.add_argument("--max-examples", type=int, help="cap on labeled examples")
+    lab.add_argument(
+        "--max-examples", type=int,
+        help="cap on labeled examples (whole files, in random order, until they hold this many)",
+    )  # fmt: skip
     lab.add_argument("--max-completion", type=int, default=128, help="cap on completion tokens")
     lab.add_argument("--window", type=int, default=512, help="tokens per labeling forward pass")
     tr = p.add_argument_group("fine-tuning")

@@ -158,15 +158,29 @@ def labeled_tokens(doc_ids: Sequence[Sequence[int]], options: LabelOptions, stat
 
 
 def choose_states(doc_ids: Sequence[Sequence[int]], options: LabelOptions) -> list[tuple[int, int]]:
-    """(doc, state) pairs, the same for every method given the seed, capped at max_examples."""
+    """(doc, state) pairs, the same for every method given the seed, capped at max_examples.
+
+    Under a cap, whole documents are taken in a seeded random order until they hold enough
+    states, and the cap is drawn from those: labeling reads text at O(1/density) tokens per
+    state instead of a separate window for each state scattered over a large corpus. A lower
+    density spreads the same number of examples over more documents.
+    """
     rng = random.Random(f"states-{options.seed}")
-    states = []
+    per_doc = []
     for d, ids in enumerate(doc_ids):
         k = labels.states_for(len(ids), options.density, options.min_prefix)
-        states += [(d, n) for n in labels.sample_states(len(ids), k, options.min_prefix, rng)]
-    if options.max_examples is not None and len(states) > options.max_examples:
-        states = sorted(rng.sample(states, options.max_examples))
-    return states
+        per_doc.append([(d, n) for n in labels.sample_states(len(ids), k, options.min_prefix, rng)])
+    cap = options.max_examples
+    if cap is None or sum(map(len, per_doc)) <= cap:
+        return [s for doc in per_doc for s in doc]
+    order = list(range(len(doc_ids)))
+    rng.shuffle(order)
+    pool: list[tuple[int, int]] = []
+    for d in order:
+        if len(pool) >= cap:
+            break
+        pool += per_doc[d]
+    return sorted(rng.sample(pool, cap))
 
 
 def build_examples(

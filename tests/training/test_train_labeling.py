@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -131,7 +132,11 @@ def test_max_examples_caps_the_states_reproducibly(tiny) -> None:
     )
     first = labeling.choose_states(ids, opts)
     assert len(first) == 7 and first == labeling.choose_states(ids, opts)
-    assert len({d for d, _ in first}) > 1  # drawn across documents, not the first one only
+    # whole documents are taken until they hold the cap: one here, since each holds more than 7
+    assert len({d for d, _ in first}) == 1
+    # a lower density needs more documents for the same cap
+    sparse = labeling.choose_states(ids, replace(opts, density=0.005))
+    assert len(sparse) == 7 and len({d for d, _ in sparse}) > 1
 
 
 def test_capped_states_label_only_the_windows_they_read(tiny) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sysconfig
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from llama_cpp import Llama
 
-from pairterm.config import EngineConfig
+from pairterm.config import build_config
 from pairterm.engine import Engine, prompt_window, split_heal
 from pairterm.stats_core import percentile
 
@@ -92,11 +93,16 @@ def main() -> int:
     parser.add_argument("--chars", type=int, default=150, help="characters typed per file")
     parser.add_argument("--files", nargs="*", default=DEFAULT_FILES, help="stdlib-relative paths")
     parser.add_argument("--eta", type=float, default=None)
+    parser.add_argument("--adapter", default=None, help="LoRA GGUF or 'none' (default: shipped)")
     parser.add_argument("--cps", type=float, default=6.0, help="typing speed, characters/s")
     args = parser.parse_args()
-    config = EngineConfig() if args.eta is None else EngineConfig(eta=args.eta)
+    # What a user runs (the shipped adapter unless --adapter), but not this machine's config file.
+    adapter = "" if (args.adapter or "").lower() == "none" else args.adapter
+    config = build_config({"eta": args.eta, "adapter": adapter}, file=Path(os.devnull))
     engine = Engine(config)
+    # the baseline decodes with the same adapter: the ratio measures pairterm, not the LoRA
     bare = Llama(model_path=str(engine.model_path), n_ctx=config.n_ctx, n_batch=256,
+                 lora_path=str(config.adapter) if config.adapter else None,
                  n_threads=config.threads, n_threads_batch=config.threads, logits_all=False,
                  verbose=False)
     merged: dict[str, list[float]] = {}
@@ -112,6 +118,7 @@ def main() -> int:
     decode_s = sum(merged["decode_ms"]) / 1000.0
     report = {
         "model": engine.model_path.name,
+        "adapter": engine.adapter_name,
         "eta": config.eta,
         "threads": config.threads,
         "files": args.files,

@@ -31,6 +31,9 @@ class EngineConfig:
     window_step: int = 1000
     debounce_ms: int = 120
     log: bool = True
+    # Where `adapter` came from: "default" (the shipped Empower adapter), "given" (flag or config
+    # file), or "none" (no adapter: `--adapter none`, or a model the shipped one does not fit).
+    adapter_source: str = "none"
 
     def model_path(self) -> Path:
         if self.model is not None:
@@ -112,6 +115,7 @@ def build_config(overrides: dict[str, object] | None = None, file: Path | None =
             value = parse_eta(str(value))
         values[key] = value
     cfg = replace(cfg, **values)
+    cfg = _with_adapter(cfg, "adapter" in values)
     if cfg.n_ctx < 256:
         raise UserError(f"n_ctx must be at least 256 tokens, got {cfg.n_ctx}")
     if not 1 <= cfg.max_tokens <= cfg.n_ctx // 2:
@@ -123,10 +127,24 @@ def build_config(overrides: dict[str, object] | None = None, file: Path | None =
     return cfg
 
 
+def _with_adapter(cfg: EngineConfig, asked: bool) -> EngineConfig:
+    """An adapter that was asked for (or refused with `none`) wins; otherwise the shipped Empower
+    adapter, when it was trained for this model."""
+    from pairterm import default_adapter
+
+    if asked:
+        return replace(cfg, adapter_source="given" if cfg.adapter else "none")
+    found = default_adapter.for_model(cfg.model)
+    return replace(cfg, adapter=found, adapter_source="default" if found else "none")
+
+
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
     """The engine flags every command shares (DESIGN.md §5)."""
     parser.add_argument("--model", metavar="GGUF", help="model file (default: SmolLM2-135M Q4_1)")
-    parser.add_argument("--adapter", metavar="GGUF", help="llama.cpp LoRA adapter, or 'none'")
+    parser.add_argument(
+        "--adapter", metavar="GGUF",
+        help="llama.cpp LoRA adapter, or 'none' (default: the shipped Empower adapter)",
+    )  # fmt: skip
     parser.add_argument("--eta", metavar="BITS", help="surprise budget in bits; 'inf' disables the gate")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="token cap per suggestion")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for llama.cpp")

@@ -9,7 +9,7 @@ import platform
 from rich.console import Console
 from rich.table import Table
 
-from pairterm import __version__, paths
+from pairterm import __version__, default_adapter, paths
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import add_engine_args, config_from_args
 from pairterm.engine import Engine
@@ -30,6 +30,7 @@ def collect(argv: list[str]) -> dict[str, object]:
         "model_bytes": model.stat().st_size if model.is_file() else None,
         "model_metadata": gguf_metadata(model),
         "adapter": str(config.adapter) if config.adapter else None,
+        "adapter_source": config.adapter_source,
         "eta": config.eta if config.eta != float("inf") else "inf",
         "max_tokens": config.max_tokens,
         "threads": config.threads,
@@ -41,6 +42,8 @@ def collect(argv: list[str]) -> dict[str, object]:
     }
     if config.adapter:
         report["adapter_metadata"] = gguf_metadata(config.adapter)
+    if config.adapter_source == "default":
+        report["adapter_provenance"] = default_adapter.provenance()
     import llama_cpp
 
     report["llama_cpp_python"] = llama_cpp.__version__

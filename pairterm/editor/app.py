@@ -120,6 +120,9 @@ class PairtermApp(App[None]):
         model = self.engine.model_name if self.engine else (self.config.model or "default model")
         if isinstance(model, Path):
             model = model.name
+        if self.engine and self.engine.adapter_name:
+            default = self.config.adapter_source == "default"
+            model = f"{model} + {'Empower adapter' if default else self.engine.adapter_name}"
         state = "paused until next edit (Esc)" if self.paused and self.engine else self.engine_state
         if self.ilog.failure:
             state += f"; {self.ilog.failure}"

@@ -169,7 +169,9 @@ def main(argv: list[str]) -> int:
     gate = parse_eta(args.gate) if args.gate else None
     if args.max_steps is not None and args.max_steps < 1:
         raise UserError(f"--max-steps must be at least 1, got {args.max_steps}")
-    base: EngineConfig = replace(config_from_args(args), eta=math.inf, adapter=None, log=False)
+    base: EngineConfig = replace(
+        config_from_args(args), eta=math.inf, adapter=None, adapter_source="none", log=False
+    )
     trained = [k for k in keys if ROWS[k].method]
     if trained and not args.train_source:
         raise UserError(f"rows {','.join(trained)} need training: pass --train-source SRC")

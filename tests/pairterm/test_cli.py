@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pairterm import default_adapter
 from pairterm.cli import main
 
 SRC = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n"
@@ -25,9 +26,10 @@ def test_suggest_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     f = tmp_path / "m.py"
     f.write_text(SRC)
     code, out, _ = run(["suggest", str(f), "--line", "5", "--column", "15", "--json", "--eta", "inf",
-                        "--max-tokens", "12"], capsys)
+                        "--max-tokens", "12", "--adapter", "none"], capsys)
     assert code == 0
     data = json.loads(out)
+    assert data["adapter"] is None
     for key in ("text", "tokens", "total_bits", "stop_reason", "latency_ms"):
         assert key in data
     assert data["text"].startswith("\n    return a")
@@ -69,8 +71,13 @@ def test_doctor_json_names_model_and_loads_it(capsys: pytest.CaptureFixture[str]
     assert data["model"] == str(default_model)
     assert data["model_metadata"]["general.architecture"] == "llama"
     assert data["load_ok"] is True
-    assert data["adapter"] is None
+    assert data["adapter"] == str(default_adapter.ADAPTER_FILE)
+    assert data["adapter_source"] == "default"
+    assert data["adapter_provenance"]["method"] == "empower"
     assert data["llama_cpp_python"] == "0.3.36"
+    code, out, _ = run(["doctor", "--json", "--adapter", "none"], capsys)
+    data = json.loads(out)
+    assert (code, data["adapter"], data["adapter_source"], data["load_ok"]) == (0, None, "none", True)
 
 
 def test_runtime_never_opens_a_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pairterm import paths
+from pairterm import default_adapter, paths
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import DEFAULT_ETA, add_engine_args, build_config, config_from_args
 from pairterm.errors import UserError
+from pairterm.model_file import gguf_metadata
 
 
 def parse(argv: list[str]):  # type: ignore[no-untyped-def]
@@ -33,7 +34,42 @@ def write_config(text: str) -> Path:
 
 def test_defaults_without_a_config_file() -> None:
     cfg = parse([])
-    assert cfg.eta == DEFAULT_ETA and cfg.adapter is None and cfg.log is True
+    assert cfg.eta == DEFAULT_ETA and cfg.log is True
+    # the shipped Empower adapter is on by default, for the default model
+    assert cfg.adapter == default_adapter.ADAPTER_FILE and cfg.adapter_source == "default"
+
+
+def test_adapter_none_and_a_given_adapter_replace_the_default() -> None:
+    assert parse(["--adapter", "none"]).adapter is None
+    assert parse(["--adapter", "NONE"]).adapter_source == "none"
+    given = parse(["--adapter", "/tmp/mine.gguf"])
+    assert (given.adapter, given.adapter_source) == (Path("/tmp/mine.gguf"), "given")
+    write_config("""
+        adapter = "none"
+    """)
+    assert parse([]).adapter is None
+
+
+def test_the_default_adapter_only_fits_its_base_model(tmp_path: Path, default_model: Path) -> None:
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"GGUF" + bytes(64))
+    cfg = parse(["--model", str(other)])
+    assert cfg.adapter is None and cfg.adapter_source == "none"
+    # the same bytes under another name are the same base model
+    copy = tmp_path / "copy.gguf"
+    copy.symlink_to(default_model)
+    assert parse(["--model", str(copy)]).adapter == default_adapter.ADAPTER_FILE
+
+
+def test_shipped_adapter_records_the_installed_base_model(default_model: Path) -> None:
+    record = default_adapter.provenance()
+    assert record is not None, "pairterm/data/default-adapter.{gguf,json} must ship"
+    assert record["base_model"]["sha256"] == default_adapter.sha256(default_model)
+    assert record["adapter_sha256"] == default_adapter.sha256(default_adapter.ADAPTER_FILE)
+    assert record["method"] == "empower" and record["corpus"]["license"] == "PSF-2.0"
+    # the adapter really is a LoRA adapter GGUF for this architecture
+    meta = gguf_metadata(default_adapter.ADAPTER_FILE)
+    assert meta["general.type"] == "adapter" and meta["adapter.type"] == "lora"
 
 
 def test_config_file_then_flags() -> None:

@@ -236,6 +236,30 @@ async def test_real_model_proposes_in_the_editor(tmp_path: Path, default_model: 
         assert app.editor.text.startswith("def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a")
 
 
+async def test_the_editor_runs_the_shipped_empower_adapter_by_default(tmp_path: Path) -> None:
+    import os
+
+    from textual.widgets import Static
+
+    from pairterm.config import build_config
+    from pairterm.editor.app import PairtermApp
+    from pairterm.editor.recovery import RecoveryStore
+
+    path = tmp_path / "m.py"
+    path.write_text("def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n")
+    config = build_config({"eta": 8.0, "debounce_ms": 10}, file=Path(os.devnull))
+    app = PairtermApp(path, path.read_text(), config, log=InteractionLog(None, "editor"),
+                      recovery=RecoveryStore(tmp_path / "r"))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, tries=500)
+        assert app.engine.adapter_name == "default-adapter.gguf"
+        await pilot.press("down", "down", "down", "down", "end", "space", "backspace")
+        await wait_for(pilot, lambda: bool(app.editor.ghost), tries=500)
+        assert app.editor.ghost.startswith("\n    return")
+        status = str(app.query_one("#status", Static).render())
+        assert "+ Empower adapter" in status
+
+
 async def test_enter_keeps_indentation_and_indents_after_a_block_opener(tmp_path: Path) -> None:
     app, _ = make_app(tmp_path, "", ScriptedEngine(lambda b, a: ""))
     async with app.run_test() as pilot:

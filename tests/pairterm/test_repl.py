@@ -266,3 +266,18 @@ def test_a_failing_model_call_is_reported_once_and_typing_goes_on(tmp_path: Path
 
         s.run(script)
         assert s.err.getvalue().count("a suggestion failed: llama_decode returned -1") == 1
+
+
+def test_repl_command_suggests_with_the_shipped_adapter_unless_told_not_to(capsys) -> None:
+    from prompt_toolkit.application import create_app_session
+
+    from pairterm.repl import main
+
+    for argv, named in (([], True), (["--adapter", "none"], False)):
+        with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
+            inp.send_text("x = 40 + 2\r")
+            inp.send_text("\x04")  # Ctrl+D on an empty line ends the session
+            assert main(["--no-log", "--threads", "1", *argv]) == 0
+        out = capsys.readouterr().out
+        assert "Suggestions from model SmolLM2-135M-Instruct.Q4_1.gguf" in out
+        assert ("adapter default-adapter.gguf" in out) is named

@@ -75,6 +75,8 @@ def test_real_run_on_humaneval_reports_every_metric_with_its_error(
     assert code == 0, err
     data = json.loads(out)
     assert data["n_documents"] == 3
+    # eval runs what the editor runs: the shipped Empower adapter unless --adapter none
+    assert data["settings"]["adapter"].endswith("default-adapter.gguf")
     for metric in METRICS:
         assert f"{metric}_se" in data and metric in data
     assert data["documents_per_minute"] > 0
@@ -98,8 +100,10 @@ def test_real_run_on_humaneval_reports_every_metric_with_its_error(
 def test_eta_zero_shows_nothing_and_the_terminal_gets_a_table(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = run_cli(capsys, "--limit", "1", "--max-rounds", "2", "--eta", "0", "--json", "--threads", "1")
+    code, out, _ = run_cli(capsys, "--limit", "1", "--max-rounds", "2", "--eta", "0", "--json", "--threads", "1",
+                           "--adapter", "none")
     data = json.loads(out)
+    assert data["settings"]["adapter"] is None
     assert code == 0 and data["proposed"] == 0 and data["tokens_read"] == 0
     assert data["rounds"] == 2 and data["accept_ratio"] is None
     code, out, _ = run_cli(capsys, "--limit", "1", "--max-rounds", "1", "--eta", "0", "--threads", "1")

@@ -1,0 +1,30 @@
+"""The shipped adapter's recipe: valid `pairterm train` flags, and the one it was built with."""
+
+from __future__ import annotations
+
+import shlex
+
+from pairterm import default_adapter
+from training import cli
+from training import default_adapter as recipe
+
+
+def test_recipe_is_accepted_by_pairterm_train(tmp_path) -> None:
+    args = cli.build_parser().parse_args(recipe.train_argv(tmp_path / "run", tmp_path))
+    cli._check(args)
+    assert (args.method, args.eta, args.source) == ("empower", "2", str(tmp_path))
+    # tests and generated data stay out; plain library modules stay in
+    from training import filters
+
+    assert filters._matches("unittest/test/test_case.py", args.exclude)
+    assert filters._matches("test/test_os.py", args.exclude)
+    assert not filters._matches("json/decoder.py", args.exclude)
+
+
+def test_shipped_adapter_was_built_with_this_recipe() -> None:
+    record = default_adapter.provenance()
+    assert record is not None
+    command = shlex.split(str(record["train_command"]))
+    flags = command[command.index("--out") + 2 :]
+    assert flags[:6] == ["--method", "empower", "--eta", "2.0", "--max-steps", "200"]
+    assert flags[6:] == list(recipe.SHARED)

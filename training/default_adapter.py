@@ -1,0 +1,137 @@
+"""Build the Empower adapter pairterm ships: `python -m training.default_adapter RUN`.
+
+One command, no network: train Empower on the running Python's standard library (PSF-2.0
+licensed source that ships with every CPython), export it adapter-only, and write its provenance
+record. An interrupted build resumes from RUN.partial; a finished RUN is reused, so the same
+run can first be a row of `pairterm eval compare` and then be shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import shutil
+import sys
+import sysconfig
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pairterm.argparsing import ArgumentParser
+from pairterm.errors import EXIT_USER_ERROR, UserError
+
+# Tests, generated tables and bundled data are not how people write Python.
+EXCLUDE = (
+    "test/*", "*/test/*", "*/tests/*", "*/idle_test/*", "pydoc_data/*", "encodings/*",
+    "__phello__/*", "config-*/*",
+)  # fmt: skip
+
+# Chosen with `pairterm eval compare` (README, "The default adapter"), whose trained rows all use
+# SHARED so that they differ only in their labels. Each state's prompt is its 192 preceding
+# tokens; the cap and density bound labeling to about 50k tokens of text; the budget fits
+# the 2-core CPU laptop this was built on (README: about N minutes per row).
+SHARED = (
+    "--include", "*.py", *(arg for pattern in EXCLUDE for arg in ("--exclude", pattern)),
+    "--max-examples", "960", "--density", "0.02", "--context", "192",
+    "--max-completion", "64", "--batch-size", "8", "--grad-accum", "2", "--lr", "5e-4",
+    "--seed", "0",
+)  # fmt: skip
+RECIPE = ("--method", "empower", "--eta", "2", "--max-steps", "200", *SHARED)
+
+
+def stdlib_dir() -> Path:
+    return Path(sysconfig.get_paths()["stdlib"])
+
+
+def train_argv(run: Path, source: Path | None = None) -> list[str]:
+    return [str(source or stdlib_dir()), "--out", str(run), *RECIPE]
+
+
+def provenance(run: Path, adapter: Path) -> dict[str, object]:
+    """What a user needs to trust and reproduce the shipped adapter."""
+    from pairterm.default_adapter import sha256
+    from training import rundir
+
+    stored = rundir.read_json(run / "run.json")
+    report = rundir.read_json(run / "report.json")
+    base = Path(stored["base"]["path"])
+    return {
+        "adapter_sha256": sha256(adapter),
+        "base_model": {"file": base.name, "bytes": base.stat().st_size,
+                       "sha256": stored["base"]["sha256"]},  # fmt: skip
+        "method": stored["method"],
+        "eta": stored["eta"],
+        "steps": report["steps"],
+        "examples": report["examples"],
+        "documents": report["documents"],
+        "final_loss": report["final_loss"],
+        "train_wall_s": round(report["wall_s"], 1),
+        "corpus": {
+            "what": f"CPython {platform.python_version()} standard library (*.py, tests excluded)",
+            "license": "PSF-2.0",
+            "path": stored["source"],
+        },
+        "command": "python -m training.default_adapter RUN",
+        # as run, with the machine's paths replaced by names
+        "train_command": "pairterm train " + shlex.join(
+            ["STDLIB", *stored["argv"][1:]]
+        ).replace(shlex.quote(str(run)), "RUN"),
+        "lora": stored["lora"],
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def build(run: Path, install: bool) -> dict[str, object]:
+    from ggml_export.cli import main as export_main
+    from pairterm import default_adapter
+    from training import rundir
+    from training.cli import main as train_main
+
+    if not run.is_dir():
+        partial = rundir.partial_dir(run)
+        status = train_main(["--resume", str(run)] if partial.is_dir() else train_argv(run))
+        if status:
+            raise UserError(f"training failed (exit {status}); see the messages above")
+    adapter = run.with_name(run.name + ".gguf")
+    if not adapter.is_file():
+        if export_main([str(run), "--out", str(adapter), "--adapter-only"]):
+            raise UserError("export failed; see the messages above")
+    record = provenance(run, adapter)
+    record_path = run.with_name(run.name + ".json")
+    rundir.write_json(record_path, record)
+    if install:
+        # copy to a temporary name, then rename: a half-copied adapter must never be loadable
+        for src, dst in ((adapter, default_adapter.ADAPTER_FILE),
+                         (record_path, default_adapter.PROVENANCE_FILE)):  # fmt: skip
+            tmp = dst.with_name(dst.name + ".tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dst)
+    return record
+
+
+def main(argv: list[str]) -> int:
+    p = ArgumentParser(prog="python -m training.default_adapter", description=__doc__)
+    p.add_argument("run", type=Path, nargs="?", help="run directory (the adapter goes to RUN.gguf)")
+    p.add_argument("--install", action="store_true",
+                   help="copy the adapter and its record into pairterm/data as the default")
+    p.add_argument("--print-train-args", action="store_true",
+                   help="print the data and training flags every compared row shares, and exit")
+    args: argparse.Namespace = p.parse_args(argv)
+    if args.print_train_args:
+        print(shlex.join(SHARED))
+        return 0
+    if args.run is None:
+        raise UserError("give the run directory: python -m training.default_adapter RUN")
+    record = build(args.run.expanduser(), args.install)
+    json.dump(record, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except UserError as exc:
+        print(f"python -m training.default_adapter: error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)

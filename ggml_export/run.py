@@ -8,7 +8,6 @@ any output file is opened.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -19,6 +18,7 @@ import numpy as np
 
 from ggml_export.names import gguf_module_name
 from pairterm.errors import UserError
+from pairterm.model_file import file_sha256 as sha256_file
 
 RUN_FORMAT = 1
 
@@ -60,14 +60,6 @@ class Run:
     @property
     def base_gguf_file(self) -> Path | None:
         return self.base_path if self.base_kind == "gguf" else None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _read_json(path: Path, what: str) -> dict:

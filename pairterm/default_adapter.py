@@ -9,12 +9,12 @@ model is that base: the default model itself, or a file with the size and SHA-25
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache
 from pathlib import Path
 
 from pairterm import paths
+from pairterm.model_file import file_sha256
 
 DATA = Path(__file__).parent / "data"
 ADAPTER_FILE = DATA / "default-adapter.gguf"
@@ -31,14 +31,6 @@ def provenance() -> dict[str, object] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fits(model: Path | None) -> bool:
@@ -61,7 +53,7 @@ def fits(model: Path | None) -> bool:
         size = model.stat().st_size
     except OSError:
         return False
-    return size == base.get("bytes") and sha256(model) == base.get("sha256")
+    return size == base.get("bytes") and file_sha256(model) == base.get("sha256")
 
 
 def for_model(model: Path | None) -> Path | None:

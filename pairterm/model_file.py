@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pairterm.errors import UserError
@@ -55,3 +56,12 @@ def gguf_metadata(path: Path) -> dict[str, object]:
     meta["tensors"] = len(reader.tensors)
     meta["parameters"] = int(sum(int(t.n_elements) for t in reader.tensors))
     return meta
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a (possibly large) file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from pairterm import paths
 from pairterm.errors import UserError
+from pairterm.model_file import file_sha256
 
 
 def resolve_base(spec: str | Path | None) -> tuple[Path, str]:
@@ -40,14 +40,6 @@ def resolve_base(spec: str | Path | None) -> tuple[Path, str]:
     if not (path / "config.json").is_file():
         raise UserError(f"base model directory {path} has no config.json; is it an HF model?")
     return path, "hf"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_base(spec: str | Path | None, dtype: Any = None) -> tuple[Any, Any, dict]:

@@ -50,14 +50,14 @@ def train_argv(run: Path, source: Path | None = None) -> list[str]:
 
 def provenance(run: Path, adapter: Path) -> dict[str, object]:
     """What a user needs to trust and reproduce the shipped adapter."""
-    from pairterm.default_adapter import sha256
+    from pairterm.model_file import file_sha256
     from training import rundir
 
     stored = rundir.read_json(run / "run.json")
     report = rundir.read_json(run / "report.json")
     base = Path(stored["base"]["path"])
     return {
-        "adapter_sha256": sha256(adapter),
+        "adapter_sha256": file_sha256(adapter),
         "base_model": {"file": base.name, "bytes": base.stat().st_size,
                        "sha256": stored["base"]["sha256"]},  # fmt: skip
         "method": stored["method"],

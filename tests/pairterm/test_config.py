@@ -15,7 +15,7 @@ from pairterm import default_adapter, paths
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import DEFAULT_ETA, add_engine_args, build_config, config_from_args
 from pairterm.errors import UserError
-from pairterm.model_file import gguf_metadata
+from pairterm.model_file import file_sha256, gguf_metadata
 
 
 def parse(argv: list[str]):  # type: ignore[no-untyped-def]
@@ -64,8 +64,8 @@ def test_the_default_adapter_only_fits_its_base_model(tmp_path: Path, default_mo
 def test_shipped_adapter_records_the_installed_base_model(default_model: Path) -> None:
     record = default_adapter.provenance()
     assert record is not None, "pairterm/data/default-adapter.{gguf,json} must ship"
-    assert record["base_model"]["sha256"] == default_adapter.sha256(default_model)
-    assert record["adapter_sha256"] == default_adapter.sha256(default_adapter.ADAPTER_FILE)
+    assert record["base_model"]["sha256"] == file_sha256(default_model)
+    assert record["adapter_sha256"] == file_sha256(default_adapter.ADAPTER_FILE)
     assert record["method"] == "empower" and record["corpus"]["license"] == "PSF-2.0"
     # the adapter really is a LoRA adapter GGUF for this architecture
     meta = gguf_metadata(default_adapter.ADAPTER_FILE)

@@ -97,8 +97,7 @@ def main() -> int:
     parser.add_argument("--cps", type=float, default=6.0, help="typing speed, characters/s")
     args = parser.parse_args()
     # What a user runs (the shipped adapter unless --adapter), but not this machine's config file.
-    adapter = "" if (args.adapter or "").lower() == "none" else args.adapter
-    config = build_config({"eta": args.eta, "adapter": adapter}, file=Path(os.devnull))
+    config = build_config({"eta": args.eta, "adapter": args.adapter}, file=Path(os.devnull))
     engine = Engine(config)
     # the baseline decodes with the same adapter: the ratio measures pairterm, not the LoRA
     bare = Llama(model_path=str(engine.model_path), n_ctx=config.n_ctx, n_batch=256,

@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "doctor": "pairterm.doctor",
     "repl": "pairterm.repl",
     "stats": "pairterm.stats",
+    "model": "pairterm.model_cmd",
     "train": "training.cli",
     "export": "ggml_export.cli",
     "eval": "pairterm.evaluation.cli",
@@ -23,7 +24,7 @@ SUBCOMMANDS = {
 EDITOR = "pairterm.editor.main"
 
 USAGE = """usage: pairterm [FILE] [--model GGUF] [--adapter GGUF] [--eta BITS] [--max-tokens N] [--no-log]
-       pairterm {suggest,doctor,repl,stats,train,export,eval} ... (each takes --help)"""
+       pairterm {suggest,doctor,repl,stats,model,train,export,eval} ... (each takes --help)"""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,13 @@ class EngineConfig:
     window_step: int = 1000
     debounce_ms: int = 120
     log: bool = True
+    # Fill-in-the-middle: prompt with the text after the cursor too, when the model has FIM tokens.
+    fim: bool = True
+    # Tokens of other project files (open buffers, imported modules, recent edits) put before the
+    # prompt; they sit at its start so they cost prefill once, not per keystroke. 0: none.
+    context_tokens: int = 512
+    # Decoding stops after this many milliseconds (stop reason "time"): typing never waits.
+    max_decode_ms: int = 200
     # Where `adapter` came from: "default" (the shipped Empower adapter), "given" (flag or config
     # file), or "none" (no adapter: `--adapter none`, or a model the shipped one does not fit).
     adapter_source: str = "none"
@@ -58,6 +65,9 @@ _TOML_TYPES = {
     "window_step": int,
     "debounce_ms": int,
     "log": bool,
+    "fim": bool,
+    "context_tokens": int,
+    "max_decode_ms": int,
 }
 
 
@@ -109,7 +119,12 @@ def build_config(overrides: dict[str, object] | None = None, file: Path | None =
     for key, value in merged.items():
         if key not in known:
             continue
-        if key in ("model", "adapter"):
+        if key == "model" and isinstance(value, str):
+            from pairterm.model_catalog import resolve_model_name
+
+            # A catalog name (`pairterm model list`) means its installed file; else a path.
+            value = resolve_model_name(value) or _optional_path(value)
+        elif key in ("model", "adapter"):
             value = value if isinstance(value, Path) else _optional_path(str(value))
         elif key == "eta":
             value = parse_eta(str(value))
@@ -122,6 +137,8 @@ def build_config(overrides: dict[str, object] | None = None, file: Path | None =
         raise UserError(f"--max-tokens must be between 1 and {cfg.n_ctx // 2}, got {cfg.max_tokens}")
     if cfg.threads < 1:
         raise UserError(f"--threads must be at least 1, got {cfg.threads}")
+    if cfg.max_decode_ms < 1 or cfg.context_tokens < 0:
+        raise UserError("max_decode_ms must be positive and context_tokens >= 0")
     if cfg.window_chars < 1 or cfg.window_step < 1 or cfg.debounce_ms < 0:
         raise UserError("window_chars and window_step must be positive and debounce_ms >= 0")
     return cfg
@@ -148,6 +165,10 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eta", metavar="BITS", help="surprise budget in bits; 'inf' disables the gate")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="token cap per suggestion")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for llama.cpp")
+    parser.add_argument("--no-fim", action="store_true",
+                        help="prompt with the text before the cursor only, even for a FIM model")
+    parser.add_argument("--no-context", action="store_true",
+                        help="show the model no other files of the project")
 
 
 def config_from_args(args: argparse.Namespace) -> EngineConfig:
@@ -160,6 +181,10 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
     }
     if getattr(args, "no_log", False):
         overrides["log"] = False
+    if getattr(args, "no_fim", False):
+        overrides["fim"] = False
+    if getattr(args, "no_context", False):
+        overrides["context_tokens"] = 0
     # `--adapter none` must beat an adapter named in the config file.
     if isinstance(overrides["adapter"], str) and overrides["adapter"].lower() == "none":
         overrides["adapter"] = ""

@@ -1,6 +1,7 @@
-"""Where pairterm keeps its config, state (logs, history, recovery files) and the default model.
+"""Where pairterm keeps its config, state (logs, history, recovery files) and models.
 
-platformdirs honours XDG_CONFIG_HOME / XDG_STATE_HOME on Linux, which is how tests isolate them.
+platformdirs honours XDG_CONFIG_HOME / XDG_STATE_HOME / XDG_DATA_HOME on Linux, which is how tests
+isolate them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def log_file() -> Path:
 
 def recovery_dir() -> Path:
     return state_dir() / "recovery"
+
+
+def models_dir() -> Path:
+    """Where `pairterm model install` puts models (XDG_DATA_HOME on Linux)."""
+    return Path(platformdirs.user_data_dir(APP)) / "models"
 
 
 def default_model_path() -> Path | None:

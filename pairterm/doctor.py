@@ -48,6 +48,11 @@ def collect(argv: list[str]) -> dict[str, object]:
 
     report["llama_cpp_python"] = llama_cpp.__version__
     engine = Engine(config)  # raises a one-line UserError when it cannot load
+    # Fill-in-the-middle: the model reads the text after the cursor (and project files).
+    report["fim"] = engine.fim_available is not None
+    report["fim_used"] = engine.fim is not None
+    report["project_context"] = bool(
+        engine.fim is not None and engine.fim.sep is not None and config.context_tokens > 0)
     try:
         probe = engine.suggest("def add(a, b):\n    return", "")
         report["load_ok"] = True

@@ -7,9 +7,10 @@ worker thread may still be finishing its current token when the next request arr
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -18,7 +19,6 @@ from pairterm.config import EngineConfig
 from pairterm.errors import UserError
 from pairterm.gate import (
     greedy_token_bits,
-    heal_consistent,
     logical_line_indent,
     mid_line_allowed,
     postfilter,
@@ -26,10 +26,15 @@ from pairterm.gate import (
     token_bits,
     within_budget,
 )
+from pairterm.heal import VocabIndex, split_tail
 from pairterm.model_file import check_gguf
+from pairterm.project_context import ContextFile
+from pairterm.prompt import FimTokens, fim_tokens, project_tokens, prompt_window, split_heal
+from pairterm.syntax_guard import guard, language_for_path
+
+__all__ = ["Engine", "Suggestion", "prompt_window", "split_heal"]
 
 PREFILL_CHUNK = 64
-HEAL_CANDIDATES = 64  # most likely tokens searched for one consistent with typed whitespace
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Suggestion:
     prefill_tokens: int = 0
     decode_ms: float = 0.0
     heal_tokens: int = 0  # tokens spent reproducing whitespace the person had typed
+    cached: bool = False  # answered from the suggestion cache, not by the model
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -51,35 +57,6 @@ class Suggestion:
         data["latency_ms"] = round(self.latency_ms, 2)
         data["token_bits"] = [round(b, 4) for b in self.token_bits]
         return data
-
-
-def prompt_window(before: str, window_chars: int, step: int) -> str:
-    """The tail of `before` the model sees: at most `window_chars`, starting at a multiple of
-    `step` (then at the next line start), so the start stays put while the user types on."""
-    n = len(before)
-    if n <= window_chars:
-        return before
-    step = max(1, min(step, window_chars))
-    start = ((n - window_chars) // step + 1) * step
-    newline = before.find("\n", start, n - 1)
-    if newline != -1:
-        start = newline + 1
-    return before[start:]
-
-
-def split_heal(before: str) -> tuple[str, str]:
-    """Split off trailing whitespace the model must reproduce rather than continue from.
-
-    A prompt ending in spaces, or on a blank or indentation-only line, sits at an unnatural
-    token boundary: models then add a second space or re-indent. So the prompt ends before
-    that whitespace (and before the newline of an indentation-only line), the decode must
-    first write exactly it, and only what comes after is suggested.
-    """
-    line = before.rsplit("\n", 1)[-1]
-    stripped = before.rstrip() if not line.strip() else before.rstrip(" \t")
-    if not stripped.strip():
-        return before, ""
-    return stripped, before[len(stripped):]
 
 
 def _common_prefix(a: np.ndarray, b: list[int]) -> int:
@@ -124,6 +101,28 @@ class Engine:
         self._lock = threading.Lock()
         self.model_name = self.model_path.name
         self.adapter_name = config.adapter.name if config.adapter else None
+        self.fim_available = self._find_fim()
+        self.fim = self.fim_available if config.fim else None
+        self._stops = self.fim_available.stops() if self.fim_available else frozenset()
+        self._bos = self.tokenize("", add_bos=True)
+        self._preamble_key: tuple[object, ...] | None = None
+        self._preamble: list[int] = []
+        self._vocab_index: VocabIndex | None = None
+        self.last_prompt: list[int] = []  # what the last call evaluated (for benchmarks' baselines)
+
+    def _find_fim(self) -> FimTokens | None:
+        """The model's fill-in-the-middle tokens, or None if it has no prefix/suffix/middle."""
+        lib, vocab = self._lib, self._vocab
+
+        def token(fn_name: str) -> int | None:
+            value = int(getattr(lib, fn_name)(vocab))
+            return value if value >= 0 else None
+
+        pre, suf, mid = (token(f"llama_vocab_fim_{k}") for k in ("pre", "suf", "mid"))
+        if pre is None or suf is None or mid is None:
+            return None
+        return FimTokens(pre, suf, mid, token("llama_vocab_fim_pad"),
+                         token("llama_vocab_fim_rep"), token("llama_vocab_fim_sep"))
 
     # -- tokens -------------------------------------------------------------------------------
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
@@ -135,7 +134,31 @@ class Engine:
         return self.llama.detokenize(tokens, special=False).decode("utf-8", errors="ignore")
 
     def _is_eog(self, token: int) -> bool:
-        return bool(self._lib.llama_vocab_is_eog(self._vocab, token))
+        return token in self._stops or bool(self._lib.llama_vocab_is_eog(self._vocab, token))
+
+    def _pieces(self, text: str) -> list[int]:
+        return self.tokenize(text, add_bos=False)
+
+    def _project_preamble(self, context: Sequence[ContextFile], path: str | None) -> list[int]:
+        """Project files as tokens; tokenized again only when they change."""
+        key = (tuple(context), path, self.config.context_tokens)
+        if key != self._preamble_key:
+            assert self.fim is not None
+            self._preamble = project_tokens(
+                self._pieces, self.fim, context, path, self.config.context_tokens
+            )
+            self._preamble_key = key
+        return self._preamble
+
+    def _prompt(
+        self, window: str, after: str, room: int, context: Sequence[ContextFile], path: str | None
+    ) -> list[int]:
+        if self.fim is None:
+            prompt = self.tokenize(window)
+            return prompt[-room:] if len(prompt) > room else prompt
+        preamble = self._project_preamble(context, path) if context else []
+        body = fim_tokens(self._pieces, self.fim, window, after, preamble, room - len(self._bos))
+        return self._bos + body
 
     def _last_logits(self) -> np.ndarray:
         ptr = self.llama._ctx.get_logits()
@@ -166,11 +189,22 @@ class Engine:
         *,
         eta: float | None = None,
         max_tokens: int | None = None,
+        max_decode_ms: float | None = None,
+        context: Sequence[ContextFile] = (),
+        path: str | None = None,
+        language: str | None = None,
     ) -> Suggestion:
+        """Ghost text for a cursor between `before` and `after`. With a FIM model both sides
+        are in the prompt, and `context` (other project files) and `path` (this file's name in
+        the project) precede it; without, the model sees `before` alone. Decoding stops after
+        `max_decode_ms` (default: the config's) with stop reason "time". The suggestion is cut
+        where it would add a syntax error in `language` (default: from `path`'s suffix)."""
         start = time.perf_counter()
         cancelled = cancelled or (lambda: False)
         eta = self.config.eta if eta is None else eta
         max_tokens = self.config.max_tokens if max_tokens is None else max_tokens
+        if max_decode_ms is None:
+            max_decode_ms = self.config.max_decode_ms
 
         def result(text: str, reason: str, **kw: object) -> Suggestion:
             ms = (time.perf_counter() - start) * 1000.0
@@ -182,31 +216,39 @@ class Engine:
         if eta <= 0:
             return result("", "eta", tokens=0, total_bits=0.0)
 
-        context, heal = split_heal(before)
-        window = prompt_window(context, self.config.window_chars, self.config.window_step)
+        typed, heal = split_heal(before)
+        if not heal:
+            typed, heal = split_tail(typed)
+        window = prompt_window(typed, self.config.window_chars, self.config.window_step)
         line_before = before.rsplit("\n", 1)[-1]
         with self._lock:
             if self.llama is None:  # closed while this request waited for the lock
                 return result("", "cancelled", tokens=0, total_bits=0.0)
-            prompt = self.tokenize(window)
-            if not prompt:  # nothing to continue from (and no BOS for this model)
-                return result("", "empty", tokens=0, total_bits=0.0)
             # Every healed token writes at least one character of `heal`.
             room = self.config.n_ctx - max_tokens - len(heal) - 1
-            if len(prompt) > room:
-                prompt = prompt[-room:]
+            prompt = self._prompt(window, after, room, context, path)
+            if not prompt:  # nothing to continue from (and no BOS for this model)
+                return result("", "empty", tokens=0, total_bits=0.0)
+            self.last_prompt = prompt
             prefilled = self._prefill(prompt, cancelled)
             if prefilled is None:
                 return result("", "cancelled", tokens=0, total_bits=0.0, prompt_tokens=len(prompt))
             decode_start = time.perf_counter()
+            deadline = decode_start + max_decode_ms / 1000.0
             raw, kept_bits, reason, healed = self._decode(
-                heal, line_before, before, eta, max_tokens, cancelled
+                heal, line_before, before, eta, max_tokens, cancelled, deadline
             )
             decode_ms = (time.perf_counter() - decode_start) * 1000.0
         text, filtered = postfilter(raw, before, after)
+        language = language or language_for_path(path)
+        if text and language:
+            parsed = guard(before, text, after, language)
+            if not parsed:
+                filtered = "syntax"
+            text = parsed
         if reason == "cancelled":
             text = ""
-        elif filtered == "repeat":
+        elif filtered in ("repeat", "syntax"):
             reason = filtered
         return result(
             text,
@@ -224,13 +266,15 @@ class Engine:
         return self.llama.detokenize([token], special=False).decode("utf-8", errors="ignore")
 
     def _heal_token(self, logits: np.ndarray, remaining: str) -> int | None:
-        """The most likely token consistent with the whitespace still to reproduce, or None."""
-        top = np.argpartition(-logits, HEAL_CANDIDATES)[:HEAL_CANDIDATES]
-        for token in top[np.argsort(-logits[top])]:
-            token = int(token)
-            if not self._is_eog(token) and heal_consistent(self._piece(token), remaining):
-                return token
-        return None
+        """The most likely token consistent with the text still to reproduce, or None."""
+        if self._vocab_index is None:  # built on first use: a pass over the whole vocabulary
+            pieces = [self._piece(token) for token in range(self._n_vocab)]
+            self._vocab_index = VocabIndex(pieces)
+        ids = self._vocab_index.consistent(remaining)
+        ids = ids[[not self._is_eog(int(t)) for t in ids]] if len(ids) else ids
+        if not len(ids):
+            return None
+        return int(ids[int(np.argmax(logits[ids]))])
 
     def _decode(
         self,
@@ -240,6 +284,7 @@ class Engine:
         eta: float,
         max_tokens: int,
         cancelled: Callable[[], bool],
+        deadline: float = math.inf,
     ) -> tuple[str, list[float], str, int]:
         """Greedy decode under the gate. First the whitespace the person already typed (`heal`)
         is reproduced with the likeliest consistent tokens, not counted against η; then the
@@ -256,6 +301,8 @@ class Engine:
         while len(bits_kept) < max_tokens:
             if cancelled():
                 return text, bits_kept, "cancelled", healed
+            if bits_kept and time.perf_counter() > deadline:
+                return text, bits_kept, "time", healed
             logits = self._last_logits()
             if len(written) < len(heal):
                 token = self._heal_token(logits, heal[len(written) :])

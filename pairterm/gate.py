@@ -144,12 +144,29 @@ def postfilter(suggestion: str, before: str, after: str) -> tuple[str, str | Non
         # The model often re-closes what is already closed after the cursor: don't double it.
         if tail and text.rstrip().endswith(tail):
             text = text.rstrip()[: -len(tail)]
-    text = text.rstrip()
+    text = _cut_at_following(text, after).rstrip()
     if not text.strip():
         return "", "empty"
     if _repeats_following(text, after):
         return "", "repeat"
     return text, None
+
+
+def _cut_at_following(text: str, after: str) -> str:
+    """A suggestion of several lines ends before a line that is the next non-empty line after
+    the cursor: models that read the suffix (FIM) tend to write the middle and then the suffix
+    again, which would leave it twice in the file."""
+    next_line = next((ln.strip() for ln in after.split("\n")[1:] if ln.strip()), "")
+    if not next_line or "\n" not in text:
+        return text
+    pos = text.index("\n")
+    while pos >= 0:
+        end = text.find("\n", pos + 1)
+        line = text[pos + 1 : end if end >= 0 else len(text)]
+        if line.strip() == next_line and text[:pos].strip():  # all of it a repeat: dropped later
+            return text[:pos]
+        pos = end
+    return text
 
 
 def _repeats_following(text: str, after: str) -> bool:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
-EVENTS = ("proposed", "accepted", "dismissed", "typed", "deleted")
+EVENTS = ("proposed", "extended", "accepted", "dismissed", "typed", "deleted")
 RECENT_S = 30.0
 
 

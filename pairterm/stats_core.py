@@ -21,6 +21,7 @@ from pairterm.interaction_log import EVENTS, SCHEMA_VERSION
 
 _NUMERIC: dict[str, tuple[str, ...]] = {
     "proposed": ("id", "chars"),
+    "extended": ("id", "chars"),
     "accepted": ("id", "chars"),
     "dismissed": ("id",),
     "typed": ("chars",),
@@ -190,6 +191,9 @@ def aggregate(events: Iterable[dict[str, Any]], tz: tzinfo | None = None) -> Rep
                 g.suggestion_chars += int(e["chars"])
                 if _number(e.get("latency_ms")):
                     g.latencies.append(float(e["latency_ms"]))
+        elif kind == "extended":  # the rest of a suggestion the decode time budget cut short
+            for g in proposals.get(key, ()):
+                g.suggestion_chars += int(e["chars"])
         elif kind == "accepted":
             owner = proposals.get(key)
             if owner is None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import add_engine_args, config_from_args
 from pairterm.engine import Engine
+from pairterm.project_context import gather, relative_name
 from pairterm.textfile import offset_of, read_text
 
 
@@ -25,7 +27,11 @@ def main(argv: list[str]) -> int:
     config = config_from_args(args)
     engine = Engine(config)
     try:
-        result = engine.suggest(text[:cursor], text[cursor:])
+        files = gather(args.file, text) if engine.fim and config.context_tokens > 0 else []
+        # One answer, not a stream: the decode time budget that keeps the editor responsive
+        # would only truncate it here.
+        result = engine.suggest(text[:cursor], text[cursor:], max_decode_ms=math.inf,
+                                context=files, path=relative_name(args.file))
     finally:
         engine.close()
     if args.json:

@@ -34,6 +34,8 @@ def real_engine(default_model: Path) -> Iterator[object]:
     from pairterm.config import EngineConfig
     from pairterm.engine import Engine
 
-    engine = Engine(EngineConfig(model=default_model, eta=float("inf"), max_tokens=24))
+    # No decode time budget: what these tests check must not depend on the machine's load.
+    engine = Engine(EngineConfig(model=default_model, eta=float("inf"), max_tokens=24,
+                                 max_decode_ms=10**9))
     yield engine
     engine.close()

@@ -16,7 +16,6 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
-from textual.worker import get_current_worker
 
 from pairterm.config import EngineConfig
 from pairterm.editor.accepted_spans import AcceptedSpans
@@ -24,20 +23,16 @@ from pairterm.editor.ghost_area import GhostTextArea
 from pairterm.editor.recovery import RecoveryStore
 from pairterm.editor.savefile import DiskState, atomic_write
 from pairterm.editor.screens import AskPath, Confirm
-from pairterm.engine import Engine, Suggestion
+from pairterm.editor.suggestions import SuggestionController
+from pairterm.engine import Engine
 from pairterm.errors import UserError
 from pairterm.interaction_log import RECENT_S, InteractionLog
+from pairterm.project_context import gather, relative_name
+from pairterm.syntax_guard import LANGUAGES
 
-LANGUAGES = {
-    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
-    ".ts": "javascript", ".rs": "rust", ".go": "go", ".java": "java", ".json": "json",
-    ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".md": "markdown", ".html": "html",
-    ".htm": "html", ".css": "css", ".sh": "bash", ".bash": "bash", ".sql": "sql", ".xml": "xml",
-}
 HIGHLIGHT_LIMIT = 1_000_000  # characters; tree-sitter re-highlighting gets sluggish beyond
 RECOVERY_DELAY_S = 2.0
 RECOVERY_MAX_WAIT_S = 10.0  # someone typing without pause still gets a recovery copy
-CONTEXT_BLOCK_LINES = 100  # the text sent to the engine starts on a multiple of this line
 
 EngineFactory = Callable[[EngineConfig], Engine]
 
@@ -77,14 +72,14 @@ class PairtermApp(App[None]):
         self.recovery = recovery
         self.engine_factory = engine_factory
         self.engine: Engine | None = None
+        self.suggestions = SuggestionController(
+            self, lambda: self.editor, log, lambda: self.config.debounce_ms, self._engine_failed,
+            self.refresh_status,
+        )
         self.engine_state = "loading model…"
         self.disk_state = DiskState.of(path) if path else None
         self.dirty = False
-        self.paused = False  # Esc: nothing new until the next edit
-        self.last_latency_ms: float | None = None
-        self.current_id: int | None = None
         self.spans = AcceptedSpans(RECENT_S)
-        self._debounce: Timer | None = None
         self._recovery_timer: Timer | None = None
         self._recovery_pending_since: float | None = None
 
@@ -99,6 +94,11 @@ class PairtermApp(App[None]):
         )
         yield area
         yield Static(id="status")
+
+    @property
+    def paused(self) -> bool:
+        """Esc was pressed: nothing new is proposed until the next edit."""
+        return self.suggestions.paused
 
     @property
     def editor(self) -> GhostTextArea:
@@ -116,14 +116,16 @@ class PairtermApp(App[None]):
         row, col = area.cursor_location
         name = self.path.name if self.path else "untitled"
         eta = "off" if math.isinf(self.config.eta) else f"{self.config.eta:g} bits"
-        latency = f"{self.last_latency_ms:.0f} ms" if self.last_latency_ms is not None else "– ms"
+        last_ms = self.suggestions.last_latency_ms
+        latency = f"{last_ms:.0f} ms" if last_ms is not None else "– ms"
         model = self.engine.model_name if self.engine else (self.config.model or "default model")
         if isinstance(model, Path):
             model = model.name
         if self.engine and self.engine.adapter_name:
             default = self.config.adapter_source == "default"
             model = f"{model} + {'Empower adapter' if default else self.engine.adapter_name}"
-        state = "paused until next edit (Esc)" if self.paused and self.engine else self.engine_state
+        paused = self.suggestions.paused and self.engine
+        state = "paused until next edit (Esc)" if paused else self.engine_state
         if self.ilog.failure:
             state += f"; {self.ilog.failure}"
         parts = [f"{name}{' ●' if self.dirty else ''}", f"Ln {row + 1}, Col {col + 1}",
@@ -150,69 +152,34 @@ class PairtermApp(App[None]):
             engine.close()
             return
         self.engine = engine
+        self.suggestions.attach(engine)
         self.engine_state = "suggestions on"
         self.ilog.model = engine.model_name
         self.ilog.adapter = engine.adapter_name
+        self._refresh_context()
         self.refresh_status()
+
+    def _refresh_context(self) -> None:
+        """The file's name (its language decides the syntax check) and, for a FIM model, the
+        project files it sees, read off the UI thread; on open and on each save."""
+        self.suggestions.set_context([], relative_name(self.path))
+        if self.engine is not None and self.engine.fim is not None:
+            self._gather_context(self.path, self.editor.text)
+
+    @work(thread=True, exclusive=True, group="context")
+    def _gather_context(self, path: Path | None, text: str) -> None:
+        try:
+            files = gather(path, text) if self.config.context_tokens > 0 else []
+        except OSError:  # an unreadable project never stops editing
+            files = []
+        self.call_from_thread(self.suggestions.set_context, files, relative_name(path))
 
     def _engine_failed(self, reason: str) -> None:
         if self.engine is not None:
+            self.suggestions.detach()
             self.engine.close()
             self.engine = None
         self.engine_state = f"suggestions off: {reason}"
-        self.refresh_status()
-
-    def _schedule_suggestion(self) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(self.config.debounce_ms / 1000.0, self._request)
-
-    def _request(self) -> None:
-        area = self.editor
-        if self.engine is None or self.paused or not area.selection.is_empty:
-            return
-        row, col = area.cursor_location
-        doc = area.document
-        # A coarse start keeps the engine's prompt window, and so llama.cpp's cache, stable.
-        start_row = max(0, (row // CONTEXT_BLOCK_LINES - 1) * CONTEXT_BLOCK_LINES)
-        before = doc.get_text_range((start_row, 0), (row, col))
-        end_row = min(row + 8, doc.line_count - 1)
-        after = doc.get_text_range((row, col), (end_row, len(doc.get_line(end_row))))
-        self._suggest(area.edit_count, (row, col), before, after)
-
-    @work(thread=True, exclusive=True, group="suggest")
-    def _suggest(self, version: int, cursor: tuple[int, int], before: str, after: str) -> None:
-        worker = get_current_worker()
-        engine = self.engine
-        if engine is None:
-            return
-
-        area = self.editor
-
-        def cancelled() -> bool:
-            return worker.is_cancelled or area.edit_count != version
-
-        try:
-            result = engine.suggest(before, after, cancelled)
-        except Exception as exc:  # e.g. llama_decode failing: turn suggestions off, keep editing
-            self.call_from_thread(self._engine_failed, f"{type(exc).__name__}: {exc}")
-            return
-        if not cancelled():
-            self.call_from_thread(self._show, version, cursor, result)
-
-    def _show(self, version: int, cursor: tuple[int, int], result: Suggestion) -> None:
-        area = self.editor
-        if version != area.edit_count or area.cursor_location != cursor or self.paused:
-            return  # the document or cursor moved on while the model was thinking
-        self.last_latency_ms = result.latency_ms
-        if result.text:
-            self.current_id = self.ilog.new_id()
-            area.ghost = result.text
-            self.ilog.write(
-                "proposed", id=self.current_id, chars=len(result.text), tokens=result.tokens,
-                bits=round(result.total_bits, 3), latency_ms=round(result.latency_ms, 1),
-                stop_reason=result.stop_reason,
-            )
         self.refresh_status()
 
     # -- editing events --------------------------------------------------------------------------
@@ -234,35 +201,31 @@ class PairtermApp(App[None]):
         if event.deleted:
             self.ilog.write("deleted", chars=len(event.deleted), accepted_chars=hit, id=hit_id)
         if event.accepted:
-            self.spans.add(event.top, event.inserted, now, self.current_id)
+            self.spans.add(event.top, event.inserted, now, self.suggestions.current_id)
             return
         if event.inserted:
             self.ilog.write("typed", chars=len(event.inserted))
         if event.consumed:
             if not self.editor.ghost:  # typed all of it: look further ahead
-                self._schedule_suggestion()
+                self.suggestions.schedule()
             return
-        self.paused = False
-        self.workers.cancel_group(self, "suggest")
-        self._schedule_suggestion()
+        self.suggestions.edited()
 
     def on_ghost_text_area_accepted(self, event: GhostTextArea.Accepted) -> None:
-        self.ilog.write("accepted", id=self.current_id, chars=len(event.text), full=event.full)
+        self.ilog.write("accepted", id=self.suggestions.current_id, chars=len(event.text),
+                        full=event.full)
         if event.full:
-            self._schedule_suggestion()
+            self.suggestions.schedule()
 
     def on_ghost_text_area_reverted(self, event: GhostTextArea.Reverted) -> None:
         self.spans.spans.clear()  # undo moves text in ways the spans cannot follow
-        self.paused = False
-        self.workers.cancel_group(self, "suggest")
-        self._schedule_suggestion()
+        self.suggestions.edited()
 
     def on_ghost_text_area_dismissed(self, event: GhostTextArea.Dismissed) -> None:
         if event.had_ghost:
-            self.ilog.write("dismissed", id=self.current_id, how=event.how)
+            self.ilog.write("dismissed", id=self.suggestions.current_id, how=event.how)
         if event.how == "esc":
-            self.paused = True
-            self.workers.cancel_group(self, "suggest")
+            self.suggestions.pause()
             self.refresh_status()
 
     def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
@@ -352,6 +315,7 @@ class PairtermApp(App[None]):
             self._recovery_timer.stop()
         self.recovery.clear(self.path)
         self.notify(f"Saved {self.path.name}", timeout=2)
+        self._refresh_context()
         self.refresh_status()
 
     def action_quit_guarded(self) -> None:

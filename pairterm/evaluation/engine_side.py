@@ -6,6 +6,8 @@ document's prompt and each round only prefills what was appended since the last 
 
 from __future__ import annotations
 
+import math
+
 from pairterm.engine import Engine
 
 # Enough characters for K_H tokens of ordinary code; tokenizing the whole rest of a long
@@ -23,7 +25,9 @@ class EngineAssistant:
         self.latencies_ms: list[float] = []
 
     def propose(self, before: str) -> str:
-        s = self.engine.suggest(before, "", eta=self.eta, max_tokens=self.max_tokens)
+        # The simulated human waits for each suggestion: no decode time budget here.
+        s = self.engine.suggest(before, "", eta=self.eta, max_tokens=self.max_tokens,
+                                max_decode_ms=math.inf)
         self.latencies_ms.append(s.latency_ms)
         return s.text
 

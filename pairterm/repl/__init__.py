@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
@@ -43,7 +44,9 @@ def main(argv: list[str]) -> int:
     parser = ArgumentParser(prog="pairterm repl", description=__doc__)
     add_engine_args(parser)
     parser.add_argument("--no-log", action="store_true", help="do not write the interaction log")
-    config = config_from_args(parser.parse_args(argv))
+    # The REPL shows the rest of one line and has no continuation of a suggestion the decode
+    # time budget cut short, so it decodes to the end (typing still cancels the request).
+    config = replace(config_from_args(parser.parse_args(argv)), max_decode_ms=10**9)
     engine, why = load_engine(config)
     print(f"pairterm repl, Python {sys.version.split()[0]}. {HELP_LINE}")
     if engine is None:

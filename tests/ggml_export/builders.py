@@ -10,6 +10,9 @@ from pathlib import Path
 import torch
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# Qwen2.5-Coder's fill-in-the-middle and repository tokens, by the names llama.cpp looks for.
+FIM_SPECIALS = ["<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
+                "<|repo_name|>", "<|file_sep|>"]
 
 
 def training_text() -> str:
@@ -24,7 +27,8 @@ def training_text() -> str:
     )
 
 
-def build_tokenizer(out_dir: Path, style: str, vocab_size: int = 400) -> None:
+def build_tokenizer(out_dir: Path, style: str, vocab_size: int = 400,
+                    specials: list[str] = SPECIALS) -> None:
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     from ggml_export.hf_meta import QWEN2_RE
@@ -43,7 +47,7 @@ def build_tokenizer(out_dir: Path, style: str, vocab_size: int = 400) -> None:
         ])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIALS,
+        vocab_size=vocab_size, special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
     )
     tok.train_from_iterator([training_text()], trainer)
@@ -75,11 +79,12 @@ def _fit(model, out_dir: Path, steps: int) -> None:
     model.eval()
 
 
-def build_hf_model(out_dir: Path, arch: str, seed: int = 0, train_steps: int = 30) -> Path:
+def build_hf_model(out_dir: Path, arch: str, seed: int = 0, train_steps: int = 30,
+                   specials: list[str] = SPECIALS) -> Path:
     """A random LlamaForCausalLM or Qwen2ForCausalLM (2 layers, GQA) with its own tokenizer."""
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-    build_tokenizer(out_dir, "qwen2" if arch == "qwen2" else "smollm")
+    build_tokenizer(out_dir, "qwen2" if arch == "qwen2" else "smollm", specials=specials)
     from tokenizers import Tokenizer
 
     vocab = Tokenizer.from_file(str(out_dir / "tokenizer.json")).get_vocab_size()

@@ -16,13 +16,17 @@ from pairterm.interaction_log import InteractionLog
 class ScriptedEngine:
     model_name = "scripted.gguf"
     adapter_name = None
+    fim = None
 
     def __init__(self, propose: Callable[[str, str], str]) -> None:
         self.propose = propose
+        self.config = EngineConfig()
         self.calls: list[tuple[str, str]] = []
         self.lock = threading.Lock()
 
-    def suggest(self, before: str, after: str = "", cancelled: object = None) -> Suggestion:
+    def suggest(
+        self, before: str, after: str = "", cancelled: object = None, **_: object
+    ) -> Suggestion:
         with self.lock:
             self.calls.append((before, after))
         text = self.propose(before, after)

@@ -128,9 +128,9 @@ async def test_stale_results_are_dropped_when_the_cursor_moved(tmp_path: Path) -
         from pairterm.engine import Suggestion
 
         result = Suggestion(text=" + 1", tokens=2, total_bits=1.0, stop_reason="eta", latency_ms=1)
-        app._show(app.editor.edit_count - 1, app.editor.cursor_location, result)
+        app.suggestions._show(app.editor.edit_count - 1, app.editor.cursor_location, result)
         assert app.editor.ghost == ""
-        app._show(app.editor.edit_count, (5, 5), result)
+        app.suggestions._show(app.editor.edit_count, (5, 5), result)
         assert app.editor.ghost == ""
 
 

@@ -98,3 +98,24 @@ def test_token_counts_cover_only_the_text_shown(real_engine: Engine) -> None:
     assert s.stop_reason in ("blank_line", "indent", "eos")
     shown = real_engine.tokenize(s.text, add_bos=False)
     assert s.tokens <= len(shown) + 1
+
+
+def test_the_decode_time_budget_stops_a_long_suggestion_early(real_engine: Engine) -> None:
+    full = real_engine.suggest(PROMPT, "", eta=math.inf, max_tokens=24)
+    cut = real_engine.suggest(PROMPT, "", eta=math.inf, max_tokens=24, max_decode_ms=1)
+    assert full.tokens > 2
+    assert cut.stop_reason == "time" and 1 <= cut.tokens < full.tokens
+    assert full.text.startswith(cut.text)
+
+
+def test_a_partial_word_is_completed_with_the_token_the_model_prefers(real_engine: Engine) -> None:
+    # Ending the prompt inside a word would make the model continue as if the part were whole;
+    # token healing backs up and lets it write the word again, so typing the first letters of
+    # what it would propose gives the rest of the same word.
+    start = PROMPT + "        path = os."
+    whole = real_engine.suggest(start, "", eta=math.inf, max_tokens=4)
+    word = whole.text.split(".")[0].split("(")[0]
+    assert len(word) >= 3, whole.text
+    partial = real_engine.suggest(start + word[:2], "", eta=math.inf, max_tokens=4)
+    assert partial.text.startswith(word[2:])
+    assert real_engine.detokenize(real_engine.last_prompt).endswith("os.")  # backed up

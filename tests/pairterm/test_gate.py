@@ -117,3 +117,11 @@ def test_token_bits_matches_greedy_for_the_argmax() -> None:
     token, bits = greedy_token_bits(logits)
     assert token_bits(logits, token) == pytest.approx(bits, abs=1e-6)
     assert token_bits(logits, 2) > bits
+
+
+def test_a_suggestion_stops_before_it_writes_the_next_line_again() -> None:
+    after = "\n    return total / count\n"
+    text, _ = postfilter("count = len(values)\n    return total / count", "    ", after)
+    assert text == "count = len(values)"
+    kept, _ = postfilter("count = len(values)\n    mean = total", "    ", after)
+    assert kept == "count = len(values)\n    mean = total"

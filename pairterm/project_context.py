@@ -1,0 +1,208 @@
+"""Other files of the project that the model sees before the prompt.
+
+Which files: those the current file imports (their names are what the person is most likely to
+type next), then other open buffers, then the project's most recently modified files. What of
+each: for Python, its outline (imports, class and function signatures with the first docstring
+line, module-level names), which packs far more usable names into the token budget than the
+first lines would; for other languages, the file's first lines. The list is rebuilt when a file
+is opened or saved, never per keystroke, so that its tokens stay at the start of the prompt and
+cost prefill once.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_FILES = 8
+MAX_FILE_BYTES = 400_000  # bigger files are data, not code worth a look
+RECENT_SCAN_LIMIT = 2_000  # files looked at when finding the recently edited ones
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", "build",
+             "dist", ".tox", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+CODE_SUFFIXES = {".py", ".pyi", ".js", ".mjs", ".ts", ".rs", ".go", ".java", ".c", ".h",
+                 ".cpp", ".hpp", ".rb", ".sh", ".toml", ".md"}
+HEAD_LINES = 60
+
+
+@dataclass(frozen=True)
+class ContextFile:
+    """One chunk of another project file: a path relative to the project root, and its text."""
+
+    path: str
+    text: str
+
+
+def project_root(path: Path) -> Path:
+    """The nearest folder above `path` holding a VCS or packaging marker, else its folder."""
+    folder = path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if candidate.name in ("site-packages", "dist-packages"):  # installed code: each
+            return candidate  # package imports the others by their absolute names from here
+        if any((candidate / marker).exists()
+               for marker in (".git", ".hg", "pyproject.toml", "setup.py", "package.json")):
+            return candidate
+    return folder
+
+
+def python_outline(source: str) -> str:
+    """Signatures (with the first docstring line) and module-level assignments of a Python
+    file; bodies and imports are left out. Unparsable source gives its first lines instead."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return head(source)
+    lines = source.splitlines()
+    out: list[str] = []
+
+    def signature(node: ast.AST) -> None:
+        body = getattr(node, "body", [])
+        first = body[0].lineno if body else node.lineno + 1  # type: ignore[attr-defined]
+        start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])  # type: ignore[attr-defined]
+        out.extend(lines[start - 1 : max(first - 1, node.lineno)])  # type: ignore[attr-defined]
+        doc = ast.get_docstring(node) if isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else None
+        indent = " " * (body[0].col_offset if body else 4)
+        if doc:
+            out.append(f'{indent}"""{doc.strip().splitlines()[0]}"""')
+        if isinstance(node, ast.ClassDef):
+            for child in body:
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    signature(child)
+                elif isinstance(child, ast.Assign | ast.AnnAssign):
+                    out.extend(lines[child.lineno - 1 : child.end_lineno][:3])
+        elif not doc:
+            out.append(f"{indent}...")
+
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            out.extend(lines[node.lineno - 1 : node.end_lineno][:3])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            signature(node)
+    return "\n".join(out) + "\n"
+
+
+def head(source: str, lines: int = HEAD_LINES) -> str:
+    return "".join(source.splitlines(keepends=True)[:lines])
+
+
+def summary(path: Path, text: str) -> str:
+    return python_outline(text) if path.suffix in (".py", ".pyi") else head(text)
+
+
+def imported_files(path: Path, text: str, root: Path) -> list[Path]:
+    """Project files that a Python file imports, in the order of its import statements:
+    absolute imports resolved from the project root (or its `src/`), relative ones from the
+    file's own package. `from pkg import mod` finds `pkg/mod.py` as well as `pkg/__init__.py`."""
+    if path.suffix not in (".py", ".pyi"):
+        return []
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    found: list[Path] = []
+    for node in ast.walk(tree):
+        names: list[tuple[Path, list[str]]] = []
+        if isinstance(node, ast.Import):
+            names = [(base, alias.name.split(".")) for alias in node.names
+                     for base in (root, root / "src")]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module.split(".") if node.module else []
+            if node.level:
+                package = path.parent
+                for _ in range(node.level - 1):
+                    package = package.parent
+                bases = [package]
+            else:
+                bases = [root, root / "src"]
+            for base in bases:
+                names += [(base, [*module, alias.name]) for alias in node.names]
+                if module:
+                    names.append((base, module))
+        for base, parts in names:
+            file = _module_file(base, parts)
+            if file is not None and file != path.resolve() and file not in found:
+                found.append(file)
+    return found
+
+
+def _module_file(base: Path, parts: list[str]) -> Path | None:
+    """`base/a/b.py` or `base/a/b/__init__.py` for the dotted name a.b, if it exists."""
+    target = base.joinpath(*parts)
+    for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def recent_files(root: Path, exclude: Path, limit: int = MAX_FILES) -> list[Path]:
+    """The project's most recently modified code files, newest first."""
+    seen: list[tuple[float, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
+        for name in filenames:
+            file = Path(dirpath, name)
+            if file.suffix not in CODE_SUFFIXES:
+                continue
+            try:
+                seen.append((file.stat().st_mtime, file.resolve()))
+            except OSError:
+                continue
+            if len(seen) >= RECENT_SCAN_LIMIT:
+                break
+        if len(seen) >= RECENT_SCAN_LIMIT:
+            break
+    seen.sort(key=lambda item: item[0], reverse=True)
+    return [p for _, p in seen if p != exclude.resolve()][:limit]
+
+
+def gather(
+    path: Path | None,
+    text: str,
+    open_buffers: Iterable[tuple[Path, str]] = (),
+    root: Path | None = None,
+) -> list[ContextFile]:
+    """The project files to show the model for `path` (whose current text is `text`), most
+    useful first; the engine takes as many as fit its token budget."""
+    if path is None:
+        return []
+    root = root or project_root(path)
+    buffers = {p.resolve(): t for p, t in open_buffers}
+    order: list[Path] = []
+    # The file's own package first: its names are the project's, others are libraries'.
+    package = path.resolve().relative_to(root.resolve()).parts[0] if path.resolve().is_relative_to(
+        root.resolve()) else None
+    imported = sorted(imported_files(path, text, root),
+                      key=lambda f: package is None or not f.is_relative_to(root.resolve() / package))
+    for candidate in (*imported, *buffers, *recent_files(root, path)):
+        if candidate not in order and candidate != path.resolve():
+            order.append(candidate)
+    out: list[ContextFile] = []
+    for file in order[:MAX_FILES]:
+        body = buffers.get(file)
+        if body is None:
+            try:
+                if file.stat().st_size > MAX_FILE_BYTES:
+                    continue
+                body = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+        try:
+            name = file.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            name = file.name
+        out.append(ContextFile(name, summary(file, body)))
+    return out
+
+
+def relative_name(path: Path | None, root: Path | None = None) -> str | None:
+    """The path the model is told for the file being edited."""
+    if path is None:
+        return None
+    root = root or project_root(path)
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name

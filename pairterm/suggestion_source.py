@@ -1,0 +1,88 @@
+"""Where the editor and the benchmarks get suggestions: the engine behind a small cache keyed by
+prompt, and a prefetch of the suggestion that follows the one on screen (as llama.vim does).
+
+The cache answers instantly when a person comes back to a place they already were (undo, a
+deleted word retyped). The prefetch computes, while the person reads a suggestion, the one that
+comes after it; when they accept, the next suggestion is already there. A suggestion cut short by
+the decode time budget (stop reason "time") is continued the same way with what is left of η.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from pairterm.engine import Engine, Suggestion
+from pairterm.project_context import ContextFile
+
+CACHE_SIZE = 64
+AFTER_KEY_CHARS = 1000  # more than the engine ever reads after the cursor
+
+
+class SuggestionSource:
+    """One per engine; calls come from one worker at a time (the engine serialises anyway)."""
+
+    def __init__(self, engine: Engine, cache_size: int = CACHE_SIZE) -> None:
+        self.engine = engine
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str, float, int], Suggestion] = OrderedDict()
+        self.context: Sequence[ContextFile] = ()
+        self.path: str | None = None
+        self._context_key = 0
+
+    def set_context(self, files: Sequence[ContextFile], path: str | None = None) -> None:
+        """Project files the model sees and the edited file's name among them; the cache is
+        keyed by them, so a change invalidates it."""
+        if tuple(files) != tuple(self.context) or path != self.path:
+            self.context, self.path = tuple(files), path
+            self._context_key += 1
+
+    def _key(self, before: str, after: str, eta: float) -> tuple[str, str, float, int]:
+        window = self.engine.config.window_chars
+        return before[-window:], after[:AFTER_KEY_CHARS], eta, self._context_key
+
+    def cached(self, before: str, after: str, eta: float | None = None) -> Suggestion | None:
+        eta = self.engine.config.eta if eta is None else eta
+        hit = self._cache.get(self._key(before, after, eta))
+        if hit is None:
+            return None
+        self._cache.move_to_end(self._key(before, after, eta))
+        return dataclasses.replace(hit, latency_ms=0.0, decode_ms=0.0, prefill_tokens=0,
+                                   cached=True)
+
+    def suggest(
+        self,
+        before: str,
+        after: str,
+        cancelled: Callable[[], bool] | None = None,
+        *,
+        eta: float | None = None,
+    ) -> Suggestion:
+        """The suggestion at this cursor: from the cache, else from the engine (then cached,
+        unless the call was cancelled and its result is partial)."""
+        eta = self.engine.config.eta if eta is None else eta
+        hit = self.cached(before, after, eta)
+        if hit is not None:
+            return hit
+        result = self.engine.suggest(
+            before, after, cancelled, eta=eta, context=self.context, path=self.path
+        )
+        if result.stop_reason != "cancelled":
+            self._cache[self._key(before, after, eta)] = result
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def follow_up(
+        self, before: str, after: str, shown: Suggestion, cancelled: Callable[[], bool] | None = None
+    ) -> Suggestion | None:
+        """What comes after `shown` once it is accepted. A suggestion stopped by the time budget
+        continues with the rest of its η (the gate judges the whole text, not each piece); any
+        other is followed by a fresh suggestion at full η, cached for when the person accepts."""
+        if not shown.text or shown.stop_reason in ("cancelled", "eos", "mid_line"):
+            return None
+        eta = self.engine.config.eta
+        if shown.stop_reason == "time":
+            eta = max(0.0, eta - shown.total_bits)
+        return self.suggest(before + shown.text, after, cancelled, eta=eta)

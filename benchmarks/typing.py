@@ -1,0 +1,635 @@
+"""Keystrokes the assistant saves while a person retypes code that no model here has seen.
+
+The corpus is a fixed list of modules from packages in the virtualenv that were written after
+the models' training data was collected (Textual modules created from December 2024 on; never
+the standard library, which the shipped adapter trained on). `--files` replaces it. In each file,
+`--regions` regions of whole lines are chosen (seeded by `--seed`): a function body (without its
+docstring) or a run of 6-15 lines that starts at a statement, at most `--chars` keystrokes per
+file in all. The person retypes each region with the rest of the file in place: `before` is the
+file up to the region plus what is typed so far, `after` is the file after the region.
+
+Typing runs on a virtual clock: `--cps` keystrokes a second, and `--line-pause` seconds more
+after each keystroke that ends a line. A region starts as if the person had just pressed Enter
+to open its first line (outside the count, the same with help or without). The leading
+indentation of every line is written by the editor's auto-indent and costs no keystroke, with
+help or without.
+
+What the editor does is replayed against that clock, with the engine's real compute timed:
+after each keystroke a request is due `debounce_ms` later, unless the keystroke consumed the
+ghost text on screen and some of it is left. The request (`SuggestionSource.suggest`, as the
+editor calls it) is cancelled once its compute outlasts the time left before the next keystroke,
+and a suggestion is shown only if it is ready by then. A call stops only at its next check of
+the cancellation, so a request may find the engine still busy and start late. The rest of that time goes to the
+prefetch (`SuggestionSource.follow_up`): a suggestion cut by the decode time budget is extended
+on screen by its continuation if that is ready in time; any other prefetch is cached for when
+the person accepts. Before each region both models prefill the region's start once, outside
+the clock, as benchmarks/latency.py does when it opens a file.
+
+The simulated person, at each keystroke: takes a suggestion that the upcoming text starts with
+in full (Tab); else takes its words one by one as far as the upcoming text has them (Ctrl+Right,
+one keystroke each); else types the next character. A Tab or Ctrl+Right that would write no
+more than the keystroke itself (a one-character word) counts as typing, not as acceptance.
+
+The baseline for `overhead_ratio` is a bare llama-cpp-python greedy decode, on a second model
+instance, of as many tokens from the same prompt tokens the engine evaluated, run right after
+each completed model call (benchmarks/latency.py).
+
+    python benchmarks/typing.py [--model NAME|PATH] [--adapter PATH|none] [--no-fim]
+                                [--no-context] [--files F ...] [--json]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# This file shares its name with the standard library's `typing`. Run as a script, its folder
+# comes first on sys.path and would shadow `typing` for every module imported after this point,
+# so the folder moves to the end (where `latency` is still found).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] + [_HERE]
+
+import argparse  # noqa: E402
+import ast  # noqa: E402
+import dataclasses  # noqa: E402
+import importlib.metadata  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Protocol  # noqa: E402
+
+from latency import bare_decode  # noqa: E402
+
+from pairterm.engine import Suggestion  # noqa: E402
+from pairterm.gate import next_word  # noqa: E402
+from pairterm.project_context import ContextFile  # noqa: E402
+from pairterm.stats_core import percentile  # noqa: E402
+
+# (distribution, file inside it). Textual modules first committed between December 2024 and
+# August 2025, after SmolLM2's and Qwen2.5-Coder's data, that import other modules of their
+# package, so that project context can matter.
+DEFAULT_FILES = [
+    ("textual", "textual/markup.py"),
+    ("textual", "textual/style.py"),
+    ("textual", "textual/getters.py"),
+    ("textual", "textual/highlight.py"),
+    ("textual", "textual/layouts/stream.py"),
+    ("textual", "textual/selection.py"),
+]
+RUN_LINES = (6, 15)
+MAX_FOLLOW_UPS = 8  # a bound on continuing a ghost that keeps stopping on the time budget
+
+_Call = Callable[[Callable[[], bool]], "Suggestion | None"]  # a source call, given `cancelled`
+
+
+# -- the simulation core: pure, driven by a compute clock ---------------------------------------
+class Source(Protocol):
+    """What the simulation asks for suggestions: pairterm.suggestion_source.SuggestionSource.
+    A result with `cached` came from its cache; one with `prompt_tokens == 0` was answered
+    without running the model (say, no η left); neither counts as a model call."""
+
+    def suggest(
+        self, before: str, after: str, cancelled: Callable[[], bool] | None = None
+    ) -> Suggestion: ...
+
+    def follow_up(
+        self, before: str, after: str, shown: Suggestion, cancelled: Callable[[], bool] | None = None
+    ) -> Suggestion | None: ...
+
+
+@dataclass(frozen=True)
+class Region:
+    """Text to retype (`target`) between the file's text before and after it."""
+
+    before: str
+    target: str
+    after: str
+    name: str = ""
+
+
+@dataclass
+class RegionStats:
+    name: str
+    chars: int = 0  # keystrokes without help
+    keystrokes: int = 0
+    shown: int = 0
+    accepted: int = 0  # shown suggestions taken in full or in part
+    shown_chars: int = 0
+    accepted_chars: int = 0
+    requests: int = 0  # after keystrokes; the counts down to latencies_ms are of these alone
+    cache_hits: int = 0
+    cancelled: int = 0
+    late: int = 0  # finished, but after the next keystroke: not shown
+    waited: int = 0  # found the engine still busy with an earlier call (cancelled or late)
+    latencies_ms: list[float] = field(default_factory=list)  # of the model's answers
+    follow_ups: int = 0  # prefetches started
+    extended: int = 0  # shown suggestions made longer by their follow-up
+    compute_s: float = 0.0
+    typing_s: float = 0.0  # the virtual clock at the end of the region
+
+    @property
+    def saved_share(self) -> float:
+        return 1.0 - self.keystrokes / self.chars if self.chars else 0.0
+
+
+def keystroke_unit(target: str, pos: int) -> str:
+    """What one keystroke at `pos` writes when typing unaided: Enter writes the newline and the
+    next line's indentation (auto-indent); in a line's indentation (after accepting part of it)
+    the rest of it comes with the first visible character; anything else is one character."""
+    char = target[pos]
+    if char == "\n":
+        end = pos + 1
+        while end < len(target) and target[end] in " \t":
+            end += 1
+        return target[pos:end]
+    line_start = target.rfind("\n", 0, pos) + 1
+    if char in " \t" and not target[line_start:pos].strip(" \t"):
+        end = pos
+        while end < len(target) and target[end] in " \t":
+            end += 1
+        return target[pos : end + 1]
+    return char
+
+
+def unaided_keystrokes(target: str) -> int:
+    """Keystrokes to type `target` without help: the denominator of `saved_share`."""
+    pos = count = 0
+    while pos < len(target):
+        pos += len(keystroke_unit(target, pos))
+        count += 1
+    return count
+
+
+def _extend(shown: Suggestion, more: Suggestion) -> Suggestion:
+    """The ghost after a time-cut suggestion is continued: one suggestion, judged as a whole."""
+    return dataclasses.replace(
+        shown,
+        text=shown.text + more.text,
+        tokens=shown.tokens + more.tokens,
+        total_bits=shown.total_bits + more.total_bits,
+        token_bits=shown.token_bits + more.token_bits,
+        stop_reason=more.stop_reason,
+    )
+
+
+def simulate_region(
+    source: Source,
+    region: Region,
+    clock: Callable[[], float],
+    *,
+    cps: float,
+    line_pause: float,
+    debounce_s: float,
+    on_call: Callable[[str, Suggestion], None] | None = None,
+) -> RegionStats:
+    """Retype `region.target` against a virtual clock; `clock` measures compute in seconds.
+
+    `on_call(before, result)` runs after each completed model call (not a cache hit, not
+    cancelled), outside the compute measured, so a baseline can run there."""
+    stats = RegionStats(region.name, chars=unaided_keystrokes(region.target))
+    target = region.target
+    pos = 0
+    ghost = ""
+    ghost_index = -1  # which shown suggestion the ghost belongs to
+    accepted_ids: set[int] = set()
+    now = 0.0  # the virtual time of the last keystroke
+    busy_until = 0.0  # when the engine is done with the calls made so far
+
+    def timed(call: _Call, left: float) -> tuple[Suggestion | None, float]:
+        start = clock()
+        result = call(lambda: clock() - start > left)
+        spent = clock() - start
+        stats.compute_s += spent
+        return result, spent
+
+    def record(result: Suggestion, before: str, in_time: bool, prefetch: bool) -> None:
+        """Counts are of requests (what the person waits for); the baseline covers prefetches
+        too, as model work."""
+        ran_model = not result.cached and result.prompt_tokens > 0  # 0: answered without it
+        if result.stop_reason == "cancelled":
+            stats.cancelled += not prefetch
+        elif ran_model:
+            if not prefetch:
+                stats.latencies_ms.append(result.latency_ms)
+                stats.late += not in_time
+            if on_call is not None:
+                on_call(before, result)
+        elif result.cached:
+            stats.cache_hits += not prefetch
+
+    def request(gap: float) -> None:
+        """The editor's request after a keystroke `gap` seconds before the next one: it runs
+        once the debounce is over and the engine is done with earlier calls (a call runs on
+        until its next check of `cancelled`), and is cancelled at the next keystroke."""
+        nonlocal busy_until
+        due, next_key = now + debounce_s, now + gap
+        if due >= next_key:  # the next keystroke restarts the debounce timer first
+            return
+        stats.requests += 1
+        start = max(due, busy_until)
+        stats.waited += start > due
+        if start >= next_key:  # it gets the engine only once it is cancelled
+            stats.cancelled += 1
+            return
+        busy_until = start + serve(region.before + target[:pos], next_key - start)
+
+    def serve(before: str, budget: float) -> float:
+        """The suggestion, then the prefetch, in `budget` seconds; returns the compute used."""
+        nonlocal ghost, ghost_index
+        result, used = timed(lambda c: source.suggest(before, region.after, c), budget)
+        assert result is not None
+        in_time = used <= budget
+        record(result, before, in_time, prefetch=False)
+        if not (in_time and result.text and result.stop_reason != "cancelled"):
+            return used
+        shown = result
+        ghost, ghost_index = shown.text, stats.shown
+        stats.shown += 1
+        stats.shown_chars += len(shown.text)
+        for _ in range(MAX_FOLLOW_UPS):
+            if budget - used <= 0:
+                break
+            more, spent = timed(
+                lambda c, s=shown: source.follow_up(before, region.after, s, c), budget - used
+            )
+            used += spent
+            if more is None:
+                break
+            stats.follow_ups += 1
+            in_time = used <= budget
+            record(more, before + shown.text, in_time, prefetch=True)
+            if not in_time or more.stop_reason == "cancelled" or shown.stop_reason != "time":
+                break  # a prefetch for after acceptance: it waits in the source's cache
+            if more.text:
+                stats.extended += ghost == result.text  # once per suggestion
+                ghost = shown.text + more.text
+                stats.shown_chars += len(more.text)
+            elif more.stop_reason == "time":
+                break  # asking again would give the same nothing
+            shown = _extend(shown, more)
+        return used
+
+    # The region opens just after an Enter: a request, then the pause at a line end.
+    request(1.0 / cps + line_pause)
+    now = 1.0 / cps + line_pause
+    while pos < len(target):
+        upcoming = target[pos:]
+        typed = keystroke_unit(target, pos)
+        # Tab, else Ctrl+Right, when it writes more than typing would (else it is typing)
+        take = next((piece for piece in (ghost, next_word(ghost))
+                     if len(piece) > len(typed) and upcoming.startswith(piece)), "")
+        if take:
+            inserted, ghost = take, ghost[len(take) :]
+            accepted_ids.add(ghost_index)
+            stats.accepted_chars += len(take)
+        else:
+            inserted = typed
+            ghost = ghost[len(typed) :] if ghost.startswith(typed) else ""
+        stats.keystrokes += 1
+        pos += len(inserted)
+        gap = 1.0 / cps + (line_pause if "\n" in inserted else 0.0)
+        if pos < len(target) and not ghost:  # what is left of a ghost needs no new request
+            request(gap)
+        now += gap
+    stats.typing_s = now
+    stats.accepted = len(accepted_ids)
+    return stats
+
+
+# -- the corpus and its regions -----------------------------------------------------------------
+@dataclass(frozen=True)
+class CorpusFile:
+    path: Path
+    name: str  # as reported: the path inside its distribution, or as given
+    version: str | None  # "textual 8.2.8" for a file of an installed distribution
+
+
+def default_corpus() -> list[CorpusFile]:
+    files = []
+    for dist, inner in DEFAULT_FILES:
+        found = Path(str(importlib.metadata.distribution(dist).locate_file(inner)))
+        if not found.is_file():
+            raise SystemExit(f"{inner} is not in the installed {dist}; pass --files")
+        files.append(CorpusFile(found, inner, f"{dist} {importlib.metadata.version(dist)}"))
+    return files
+
+
+def region_at(text: str, first: int, last: int, name: str = "") -> Region:
+    """Lines `first`..`last` (0-based, inclusive) to retype. The cursor starts after the first
+    line's indentation, and the region ends before the last line's newline, so that `after`
+    starts at a line end, as where a person adds lines."""
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[:first])
+    start += len(lines[first]) - len(lines[first].lstrip(" \t"))
+    end = sum(len(line) + 1 for line in lines[: last + 1]) - 1
+    return Region(text[:start], text[start:end], text[end:], name)
+
+
+def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[tuple[int, int]]:
+    """`count` regions of whole lines, (first, last) 0-based and inclusive, that do not overlap,
+    each at most chars // count keystrokes: half the time a function body after its docstring
+    when one is short enough, else RUN_LINES lines from a statement, shortened to fit."""
+    lines = text.split("\n")
+    tree = ast.parse(text)
+
+    def opens_line(node: ast.stmt) -> bool:
+        line = lines[node.lineno - 1]
+        return node.col_offset == len(line) - len(line.lstrip())
+
+    def is_docstring(node: ast.stmt) -> bool:
+        return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
+            node.value.value, str)
+
+    # lines that a statement opens: code, not a continuation, a string's inside or a docstring
+    starts = sorted({
+        node.lineno - 1 for node in ast.walk(tree)
+        if isinstance(node, ast.stmt) and opens_line(node) and not is_docstring(node)
+    })  # fmt: skip
+    bodies = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body[1:] if is_docstring(node.body[0]) else node.body
+            if body and opens_line(body[0]) and node.end_lineno is not None:
+                bodies.append((body[0].lineno - 1, node.end_lineno - 1))
+    cap = chars // max(1, count)
+
+    def cost(first: int, last: int) -> int:
+        return unaided_keystrokes(region_at(text, first, last).target)
+
+    chosen: list[tuple[int, int]] = []
+
+    def free(first: int, last: int) -> bool:
+        return all(last < a or first > b for a, b in chosen)
+
+    bodies = [b for b in bodies if cost(*b) <= cap]
+    for _ in range(200 * count):
+        if len(chosen) == count or not starts:
+            break
+        fitting = [b for b in bodies if free(*b)]
+        if fitting and rng.random() < 0.5:
+            first, last = rng.choice(fitting)
+        else:
+            first = rng.choice(starts)
+            last = min(first + rng.randint(*RUN_LINES) - 1, len(lines) - 1)
+            while last > first and (not lines[last].strip() or cost(first, last) > cap):
+                last -= 1
+            if cost(first, last) > cap:
+                continue
+        if free(first, last):
+            chosen.append((first, last))
+    return sorted(chosen)
+
+
+def project_context(path: Path, limit_chars: int) -> list[ContextFile]:
+    """Placeholder for pairterm.project_context.gather(): other files of the package, those the
+    file imports first (in import order), then the rest of its folder, until `limit_chars`.
+    Paths are relative to the folder above the top-level package ("textual/color.py")."""
+    top = path.parent
+    while (top.parent / "__init__.py").is_file():
+        top = top.parent
+    if not (top / "__init__.py").is_file():
+        top = path.parent  # a loose script: its folder is the project
+    base = top.parent
+    package = path.parent.relative_to(base).parts
+
+    def module_file(dotted: str) -> Path | None:
+        for candidate in (base / f"{dotted.replace('.', '/')}.py",
+                          base / dotted.replace(".", "/") / "__init__.py"):
+            if candidate.is_file() and top in candidate.parents:
+                return candidate
+        return None
+
+    imports: list[Path | None] = []
+    nodes = [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(n, ast.Import | ast.ImportFrom)]
+    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset)):
+        if isinstance(node, ast.Import):
+            imports.extend(module_file(alias.name) for alias in node.names)
+            continue
+        prefix = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
+        module = ".".join(p for p in (prefix, node.module or "") if p)
+        imports.append(module_file(module))
+        imports.extend(module_file(f"{module}.{alias.name}") for alias in node.names)
+    siblings = sorted(path.parent.glob("*.py"))
+    files: list[ContextFile] = []
+    seen = {path}
+    size = 0
+    for candidate in [*imports, *siblings]:
+        if candidate is None or candidate in seen or size >= limit_chars:
+            continue
+        seen.add(candidate)
+        text = candidate.read_text(encoding="utf-8", errors="replace")
+        files.append(ContextFile(candidate.relative_to(base).as_posix(), text))
+        size += len(text)
+    return files
+
+
+# -- the real engine ----------------------------------------------------------------------------
+def bare_decode_tokens(llama: Any, prompt: list[int], n: int) -> float:
+    """Seconds for llama-cpp-python alone to tokenize the text of `prompt` and greedily produce
+    `n` tokens after it. It decodes from `prompt` itself (the token ids the engine evaluated,
+    FIM and project files included), which the text need not tokenize back to; the tokenizing
+    is timed because the engine, like any caller, starts from text."""
+    text = llama.detokenize(prompt, special=True)
+    start = time.perf_counter()
+    llama.tokenize(text, add_bos=False, special=True)
+    produced = 0
+    for _ in llama.generate(prompt, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, reset=True):
+        produced += 1
+        if produced >= n:
+            break
+    return time.perf_counter() - start
+
+
+class Baseline:
+    """The bare decode for each completed engine call, and both sides' times."""
+
+    def __init__(self, engine: Any, bare: Any) -> None:
+        self.engine, self.bare = engine, bare
+        self.engine_s: list[float] = []
+        self.bare_s: list[float] = []
+
+    def run(self, before: str, n: int) -> float:
+        prompt = getattr(self.engine, "last_prompt", None)
+        if prompt:
+            return bare_decode_tokens(self.bare, list(prompt), n)
+        # an engine that does not say what it evaluated saw the window before the cursor
+        from pairterm.engine import prompt_window, split_heal
+
+        config = self.engine.config
+        window = prompt_window(split_heal(before)[0], config.window_chars, config.window_step)
+        return bare_decode(self.bare, window, n)
+
+    def __call__(self, before: str, result: Suggestion) -> None:
+        # as many tokens as the engine decoded, plus the one it looked at and stopped before
+        self.bare_s.append(self.run(before, result.heal_tokens + result.tokens + 1))
+        self.engine_s.append(result.latency_ms / 1000.0)
+
+
+def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    from llama_cpp import Llama
+
+    from pairterm.config import build_config
+    from pairterm.engine import Engine
+    from pairterm.suggestion_source import SuggestionSource
+
+    overrides: dict[str, object] = {
+        "model": args.model, "adapter": args.adapter, "eta": args.eta, "threads": args.threads,
+        "fim": not args.no_fim, "context_tokens": 0 if args.no_context else None,
+        "max_decode_ms": args.max_decode_ms, "debounce_ms": args.debounce_ms,
+    }  # fmt: skip
+    # What a user runs (the shipped adapter unless --adapter), but not this machine's config file.
+    config = build_config(overrides, file=Path(os.devnull))
+    corpus = (
+        [CorpusFile(Path(f), f, None) for f in args.files] if args.files else default_corpus()
+    )
+    wall = time.perf_counter()
+    load = os.getloadavg()[0]
+    engine = Engine(config)
+    # the baseline decodes with the same adapter: the ratio measures pairterm, not the LoRA
+    bare = Llama(model_path=str(engine.model_path), n_ctx=config.n_ctx, n_batch=256,
+                 lora_path=str(config.adapter) if config.adapter else None,
+                 n_threads=config.threads, n_threads_batch=config.threads, logits_all=False,
+                 verbose=False)
+    source = SuggestionSource(engine)
+    baseline = Baseline(engine, bare)
+    per_region: list[RegionStats] = []
+    per_file = []
+    try:
+        for item in corpus:
+            text = item.path.read_text(encoding="utf-8")
+            context = [] if args.no_context else project_context(
+                item.path, 8 * config.context_tokens)
+            source.set_context(context)
+            rng = random.Random(f"{args.seed}:{item.name}")
+            spans = pick_regions(text, args.regions, args.chars, rng)
+            file_stats = []
+            for first, last in spans:
+                region = region_at(text, first, last, f"{item.name}:{first + 1}-{last + 1}")
+                # opening the file at the region: one cold prefill for each model, off the clock
+                engine.suggest(region.before, region.after, context=source.context)
+                baseline.run(region.before, 1)
+                file_stats.append(simulate_region(
+                    source, region, time.perf_counter, cps=args.cps, line_pause=args.line_pause,
+                    debounce_s=config.debounce_ms / 1000.0, on_call=baseline,
+                ))  # fmt: skip
+            per_region.extend(file_stats)
+            per_file.append({"file": item.name, "version": item.version,
+                             "context_files": len(context), **summarize(file_stats)})
+        fim = getattr(engine, "fim", None) is not None
+    finally:
+        engine.close()
+        bare.close()
+    engine_s, bare_s = sum(baseline.engine_s), sum(baseline.bare_s)
+    report: dict[str, Any] = {
+        "model": engine.model_path.name,
+        "adapter": engine.adapter_name,
+        "fim": fim,
+        # the engine shows other files only in a FIM prompt
+        "context": fim and any(f["context_files"] for f in per_file),
+        "eta": config.eta,
+        "files": [f"{f.version}: {f.name}" if f.version else f.name for f in corpus],
+        "seed": args.seed,
+        "cps": args.cps,
+        "line_pause_s": args.line_pause,
+        "debounce_ms": config.debounce_ms,
+        "max_decode_ms": config.max_decode_ms,
+        "threads": config.threads,
+        # llama.cpp's threads stall on cores that other work keeps busy: times are then noise
+        "loadavg_1min_at_start": round(load, 2),
+        **summarize(per_region),
+        "baseline_calls": len(baseline.bare_s),
+        "engine_s": round(engine_s, 3),
+        "bare_s": round(bare_s, 3),
+        "overhead_ratio": round(engine_s / bare_s, 3) if bare_s else None,
+        "wall_s": round(time.perf_counter() - wall, 1),
+    }
+    if args.json:
+        report["per_file"] = per_file
+        report["per_region"] = [
+            {"region": r.name, "chars": r.chars, "keystrokes": r.keystrokes,
+             "saved_share": round(r.saved_share, 4), "shown": r.shown, "accepted": r.accepted}
+            for r in per_region
+        ]  # fmt: skip
+    return report
+
+
+def summarize(regions: Sequence[RegionStats]) -> dict[str, Any]:
+    """Totals over regions; saved_share pooled, and as the mean of per-region shares ± SE."""
+    chars = sum(r.chars for r in regions)
+    keystrokes = sum(r.keystrokes for r in regions)
+    shown = sum(r.shown for r in regions)
+    accepted = sum(r.accepted for r in regions)
+    latencies = [ms for r in regions for ms in r.latencies_ms]
+    shares = [r.saved_share for r in regions if r.chars]
+    se = statistics.stdev(shares) / math.sqrt(len(shares)) if len(shares) > 1 else None
+
+    def rounded(value: float | None, digits: int) -> float | None:
+        return None if value is None else round(value, digits)
+
+    return {
+        "regions": len(regions),
+        "chars": chars,
+        "keystrokes": keystrokes,
+        "saved_share": rounded(1 - keystrokes / chars if chars else None, 4),
+        "saved_share_mean": rounded(statistics.fmean(shares) if shares else None, 4),
+        "saved_share_se": rounded(se, 4),
+        "shown": shown,
+        "accepted": accepted,
+        "accept_ratio": rounded(accepted / shown if shown else None, 4),
+        "shown_per_100_chars": rounded(100 * shown / chars if chars else None, 2),
+        "chars_per_suggestion": rounded(
+            sum(r.shown_chars for r in regions) / shown if shown else None, 2),
+        "accepted_chars": sum(r.accepted_chars for r in regions),
+        "requests": sum(r.requests for r in regions),
+        "model_calls": len(latencies),
+        "cache_hits": sum(r.cache_hits for r in regions),
+        "cancelled": sum(r.cancelled for r in regions),
+        "late": sum(r.late for r in regions),
+        "waited": sum(r.waited for r in regions),
+        "follow_ups": sum(r.follow_ups for r in regions),
+        "extended": sum(r.extended for r in regions),
+        "p50_ms": rounded(percentile(latencies, 0.5), 1),
+        "p95_ms": rounded(percentile(latencies, 0.95), 1),
+        "seconds": round(sum(r.compute_s for r in regions), 3),
+        "typing_s": round(sum(r.typing_s for r in regions), 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="model name or GGUF path (default: SmolLM2-135M)")
+    parser.add_argument("--adapter", help="LoRA GGUF or 'none' (default: shipped, if it fits)")
+    parser.add_argument("--no-fim", action="store_true", help="prompt with the text before only")
+    parser.add_argument("--no-context", action="store_true", help="no other project files")
+    parser.add_argument("--files", nargs="+", metavar="F", help="Python files instead of corpus")
+    parser.add_argument("--json", action="store_true", help="one JSON object, per file too")
+    parser.add_argument("--seed", type=int, default=0, help="chooses the regions")
+    parser.add_argument("--regions", type=int, default=2, help="regions per file")
+    parser.add_argument("--chars", type=int, default=600, help="keystrokes per file, at most")
+    parser.add_argument("--cps", type=float, default=5.0, help="typing speed, keystrokes/s")
+    parser.add_argument("--line-pause", type=float, default=1.0, help="seconds after a line end")
+    parser.add_argument("--eta", help="surprise budget in bits (default: the config's)")
+    parser.add_argument("--threads", type=int, help="CPU threads for each model")
+    parser.add_argument("--max-decode-ms", type=int, help="decode time budget per call")
+    parser.add_argument("--debounce-ms", type=int, help="wait after a keystroke (default 120)")
+    args = parser.parse_args()
+    if args.cps <= 0 or args.line_pause < 0 or args.regions < 1 or args.chars < 1:
+        parser.error("--cps, --regions and --chars must be positive, --line-pause >= 0")
+    report = run_benchmark(args)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        width = max(len(k) for k in report)
+        for key, value in report.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

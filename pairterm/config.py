@@ -156,7 +156,7 @@ def _with_adapter(cfg: EngineConfig, asked: bool) -> EngineConfig:
 
 
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
-    """The engine flags every command shares (DESIGN.md §5)."""
+    """The engine flags every command shares (docs/design.md §6)."""
     parser.add_argument("--model", metavar="GGUF", help="model file (default: SmolLM2-135M Q4_1)")
     parser.add_argument(
         "--adapter", metavar="GGUF",

@@ -1,6 +1,6 @@
 """The empowerment gate and the suggestion post-filters: pure functions on numbers and strings.
 
-DESIGN.md §2: decode greedily, sum each token's surprise −log2 p (from raw logits), and stop
+docs/design.md §3: decode greedily, sum each token's surprise −log2 p (from raw logits), and stop
 before the token that would make the sum reach η bits. Low-surprise text is boilerplate the
 assistant may write; the first high-surprise token is the programmer's decision.
 """

@@ -1,4 +1,4 @@
-"""Empower labels from one forward pass per document window (DESIGN.md §3).
+"""Empower labels from one forward pass per document window (docs/design.md §4).
 
 A document is tokenized once; windows of `window` tokens (each starting `overlap` tokens early so
 its first predictions still see context) go through the base model in small batches, giving every

@@ -1,7 +1,7 @@
 """The pure core of labeling: which states to train on and how long each completion is.
 
 No torch here. Surprises are in bits, one per token of the human's text after the state:
-`surprises[k]` is −log2 π̂(token n+k | tokens before it). DESIGN.md §3 defines the rules.
+`surprises[k]` is −log2 π̂(token n+k | tokens before it). docs/design.md §4 defines the rules.
 """
 
 from __future__ import annotations

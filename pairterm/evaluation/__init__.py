@@ -1,1 +1,1 @@
-"""The simulated-human evaluation of DESIGN.md §4: `pairterm eval` and `pairterm eval compare`."""
+"""The simulated-human evaluation of docs/design.md §5: `pairterm eval` and `pairterm eval compare`."""

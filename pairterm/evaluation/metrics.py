@@ -1,6 +1,6 @@
 """What one simulated session produced, its metrics, and their mean ± standard error.
 
-DESIGN.md §4 and the Empower paper §5.2: DPR = 1[correct] · γ^(α·tokens read + β·tokens written),
+docs/design.md §5 and the Empower paper §5.2: DPR = 1[correct] · γ^(α·tokens read + β·tokens written),
 γ = 0.999, α = 0.1, β = 0.5 — reading a suggestion costs a tenth of a token written by hand.
 """
 

@@ -67,7 +67,6 @@ from latency import bare_decode  # noqa: E402
 
 from pairterm.engine import Suggestion  # noqa: E402
 from pairterm.gate import next_word  # noqa: E402
-from pairterm.project_context import ContextFile  # noqa: E402
 from pairterm.stats_core import percentile  # noqa: E402
 
 # (distribution, file inside it). Textual modules first committed between December 2024 and
@@ -385,50 +384,6 @@ def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[
     return sorted(chosen)
 
 
-def project_context(path: Path, limit_chars: int) -> list[ContextFile]:
-    """Placeholder for pairterm.project_context.gather(): other files of the package, those the
-    file imports first (in import order), then the rest of its folder, until `limit_chars`.
-    Paths are relative to the folder above the top-level package ("textual/color.py")."""
-    top = path.parent
-    while (top.parent / "__init__.py").is_file():
-        top = top.parent
-    if not (top / "__init__.py").is_file():
-        top = path.parent  # a loose script: its folder is the project
-    base = top.parent
-    package = path.parent.relative_to(base).parts
-
-    def module_file(dotted: str) -> Path | None:
-        for candidate in (base / f"{dotted.replace('.', '/')}.py",
-                          base / dotted.replace(".", "/") / "__init__.py"):
-            if candidate.is_file() and top in candidate.parents:
-                return candidate
-        return None
-
-    imports: list[Path | None] = []
-    nodes = [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-             if isinstance(n, ast.Import | ast.ImportFrom)]
-    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset)):
-        if isinstance(node, ast.Import):
-            imports.extend(module_file(alias.name) for alias in node.names)
-            continue
-        prefix = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
-        module = ".".join(p for p in (prefix, node.module or "") if p)
-        imports.append(module_file(module))
-        imports.extend(module_file(f"{module}.{alias.name}") for alias in node.names)
-    siblings = sorted(path.parent.glob("*.py"))
-    files: list[ContextFile] = []
-    seen = {path}
-    size = 0
-    for candidate in [*imports, *siblings]:
-        if candidate is None or candidate in seen or size >= limit_chars:
-            continue
-        seen.add(candidate)
-        text = candidate.read_text(encoding="utf-8", errors="replace")
-        files.append(ContextFile(candidate.relative_to(base).as_posix(), text))
-        size += len(text)
-    return files
-
-
 # -- the real engine ----------------------------------------------------------------------------
 def bare_decode_tokens(llama: Any, prompt: list[int], n: int) -> float:
     """Seconds for llama-cpp-python alone to tokenize the text of `prompt` and greedily produce
@@ -476,6 +431,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
     from pairterm.config import build_config
     from pairterm.engine import Engine
+    from pairterm.project_context import gather, relative_name
     from pairterm.suggestion_source import SuggestionSource
 
     overrides: dict[str, object] = {
@@ -503,16 +459,17 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for item in corpus:
             text = item.path.read_text(encoding="utf-8")
-            context = [] if args.no_context else project_context(
-                item.path, 8 * config.context_tokens)
-            source.set_context(context)
+            # What the editor shows the model for this file (the engine takes what fits).
+            context = [] if args.no_context else gather(item.path, text)
+            source.set_context(context, relative_name(item.path))
             rng = random.Random(f"{args.seed}:{item.name}")
             spans = pick_regions(text, args.regions, args.chars, rng)
             file_stats = []
             for first, last in spans:
                 region = region_at(text, first, last, f"{item.name}:{first + 1}-{last + 1}")
                 # opening the file at the region: one cold prefill for each model, off the clock
-                engine.suggest(region.before, region.after, context=source.context)
+                engine.suggest(region.before, region.after, context=source.context,
+                               path=source.path)
                 baseline.run(region.before, 1)
                 file_stats.append(simulate_region(
                     source, region, time.perf_counter, cps=args.cps, line_pause=args.line_pause,

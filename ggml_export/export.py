@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from ggml_export.writer import (
     write_merged,
 )
 from pairterm.errors import UserError
+from pairterm.paths import usable_cores
 
 
 @dataclass
@@ -69,7 +69,7 @@ def export(req: ExportRequest) -> tuple[dict, Run, BaseModel]:
             inter = tmp.with_name(tmp.name + ".unquantized")
             try:
                 result.update(write_merged(run, base, inter, outtype))
-                result["quantization"] = quantize(inter, tmp, req.quant, threads=os.cpu_count() or 0)
+                result["quantization"] = quantize(inter, tmp, req.quant, threads=usable_cores())
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     inter.unlink()

@@ -10,7 +10,6 @@ verification needs every position, the runtime engine never does.
 from __future__ import annotations
 
 import inspect
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -21,6 +20,7 @@ from ggml_export.base import BaseModel
 from ggml_export.run import Run
 from ggml_export.writer import adapter_problem, write_adapter, write_merged
 from pairterm.errors import UserError
+from pairterm.paths import usable_cores
 
 # Thresholds from the issue; for a quantized file llama.cpp's own rounding is the tolerance.
 TOP1_MIN = {"f32": 0.99, "f16": 0.99, "q8_0": 0.97}
@@ -44,7 +44,7 @@ def _threads(model_path: Path | None = None) -> int:
     # workers lose badly when they outnumber free cores. A tiny model gets one.
     if model_path is not None and model_path.stat().st_size < 64 << 20:
         return 1
-    return max(1, min(4, (os.cpu_count() or 2) // 2))
+    return max(1, min(4, usable_cores() // 2))
 
 
 def load_reference(run: Run, base: BaseModel):  # -> (model, tokenizer)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -24,7 +23,7 @@ class EngineConfig:
     eta: float = DEFAULT_ETA
     max_tokens: int = 48
     n_ctx: int = 2048
-    threads: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    threads: int = field(default_factory=paths.usable_cores)
     # The prompt is the text before the cursor, at most `window_chars` long; its start moves in
     # steps of `window_step` characters so llama.cpp's prefix cache survives ordinary typing.
     window_chars: int = 3000

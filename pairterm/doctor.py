@@ -35,6 +35,7 @@ def collect(argv: list[str]) -> dict[str, object]:
         "max_tokens": config.max_tokens,
         "threads": config.threads,
         "cpu_count": os.cpu_count(),
+        "usable_cores": paths.usable_cores(),
         "config_file": str(paths.config_file()),
         "config_file_exists": paths.config_file().is_file(),
         "state_dir": str(paths.state_dir()),

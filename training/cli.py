@@ -7,7 +7,6 @@ and continues training from the last checkpoint.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import DEFAULT_ETA, parse_eta
 from pairterm.errors import UserError
+from pairterm.paths import usable_cores
 from training import filters, labels, prepare, rundir
 from training.trainer import ALL_LINEAR, TrainOptions
 
@@ -201,7 +201,7 @@ def _run(args, run: Path, work: Path, stored: dict, resumed: bool) -> int:
     t0 = time.perf_counter()
     import torch
 
-    torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
+    torch.set_num_threads(args.threads or usable_cores())
     from training import labeling
     from training.base import load_base
 

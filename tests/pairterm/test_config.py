@@ -120,3 +120,13 @@ def test_pairterm_runs_without_torch(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert '"text"' in proc.stdout
+
+
+def test_threads_default_to_the_cores_this_process_may_use() -> None:
+    import subprocess
+    import sys
+
+    code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from pairterm.config import EngineConfig; print(EngineConfig().threads)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

@@ -1,4 +1,5 @@
-"""The simulation core of benchmarks/typing.py, driven by scripted suggestions on a fake clock."""
+"""The simulation core of benchmarks/typing.py (benchmarks/typing_sim.py), driven by scripted
+suggestions on a fake clock."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ AFTER = "\n\n\nprint(add(1, 2))\n"
 
 
 def _load() -> ModuleType:
-    # by path: as a module named `typing` it would shadow the standard library's
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "typing.py"
+    # by path: benchmarks/ is a folder of scripts, not a package
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "typing_sim.py"
     spec = importlib.util.spec_from_file_location("pairterm_typing_benchmark", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

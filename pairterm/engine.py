@@ -29,7 +29,14 @@ from pairterm.gate import (
 from pairterm.heal import VocabIndex, split_tail
 from pairterm.model_file import check_gguf
 from pairterm.project_context import ContextFile
-from pairterm.prompt import FimTokens, fim_tokens, project_tokens, prompt_window, split_heal
+from pairterm.prompt import (
+    FimTokens,
+    fim_split,
+    fim_tokens,
+    project_tokens,
+    prompt_window,
+    split_heal,
+)
 from pairterm.syntax_guard import guard, language_for_path
 
 __all__ = ["Engine", "Suggestion", "prompt_window", "split_heal"]
@@ -108,6 +115,8 @@ class Engine:
         self._preamble_key: tuple[object, ...] | None = None
         self._preamble: list[int] = []
         self._vocab_index: VocabIndex | None = None
+        self._eog = np.zeros(0, dtype=bool)  # per token: ends generation (built with the index)
+        self._fim_keep: tuple[str, str] | None = None  # (PREFIX, SUFFIX) of the last FIM prompt
         self.last_prompt: list[int] = []  # what the last call evaluated (for benchmarks' baselines)
 
     def _find_fim(self) -> FimTokens | None:
@@ -157,7 +166,9 @@ class Engine:
             prompt = self.tokenize(window)
             return prompt[-room:] if len(prompt) > room else prompt
         preamble = self._project_preamble(context, path) if context else []
-        body = fim_tokens(self._pieces, self.fim, window, after, preamble, room - len(self._bos))
+        split = fim_split(window, after, self._fim_keep)
+        self._fim_keep = split[:2]
+        body = fim_tokens(self._pieces, self.fim, split, preamble, room - len(self._bos))
         return self._bos + body
 
     def _last_logits(self) -> np.ndarray:
@@ -239,6 +250,10 @@ class Engine:
                 heal, line_before, before, eta, max_tokens, cancelled, deadline
             )
             decode_ms = (time.perf_counter() - decode_start) * 1000.0
+        if reason == "time" and "\n" in raw:
+            # Cut short mid-line: show whole lines only. The continuation then starts on a line
+            # of its own, where the filters can judge it whole (a repeat of the next line, say).
+            raw = raw[: raw.rindex("\n")]
         text, filtered = postfilter(raw, before, after)
         language = language or language_for_path(path)
         if text and language:
@@ -270,8 +285,9 @@ class Engine:
         if self._vocab_index is None:  # built on first use: a pass over the whole vocabulary
             pieces = [self._piece(token) for token in range(self._n_vocab)]
             self._vocab_index = VocabIndex(pieces)
+            self._eog = np.array([self._is_eog(t) for t in range(self._n_vocab)])
         ids = self._vocab_index.consistent(remaining)
-        ids = ids[[not self._is_eog(int(t)) for t in ids]] if len(ids) else ids
+        ids = ids[~self._eog[ids]] if len(ids) else ids
         if not len(ids):
             return None
         return int(ids[int(np.argmax(logits[ids]))])

@@ -47,10 +47,10 @@ class VocabIndex:
         ids: list[int] = []
         for end in range(1, len(remaining) + 1):
             ids += self.by_text.get(remaining[:end], [])
-        start = bisect.bisect_right(self.sorted_texts, remaining)
-        for text in self.sorted_texts[start:]:
-            if not text.startswith(remaining):
-                break
-            if heal_consistent(text, remaining):
-                ids += self.by_text[text]
+        texts = self.sorted_texts
+        index = bisect.bisect_right(texts, remaining)
+        while index < len(texts) and texts[index].startswith(remaining):
+            if heal_consistent(texts[index], remaining):
+                ids += self.by_text[texts[index]]
+            index += 1
         return np.asarray(ids, dtype=np.int64)

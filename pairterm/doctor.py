@@ -43,7 +43,7 @@ def collect(argv: list[str]) -> dict[str, object]:
     }
     if config.adapter:
         report["adapter_metadata"] = gguf_metadata(config.adapter)
-    if config.adapter_source == "default":
+    if config.adapter_source == "shipped":
         report["adapter_provenance"] = default_adapter.provenance()
     import llama_cpp
 

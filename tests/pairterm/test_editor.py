@@ -247,7 +247,8 @@ async def test_the_editor_runs_the_shipped_empower_adapter_by_default(tmp_path: 
 
     path = tmp_path / "m.py"
     path.write_text("def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n")
-    config = build_config({"eta": 8.0, "debounce_ms": 10}, file=Path(os.devnull))
+    config = build_config({"eta": 8.0, "debounce_ms": 10, "adapter": "empower"},
+                          file=Path(os.devnull))
     app = PairtermApp(path, path.read_text(), config, log=InteractionLog(None, "editor"),
                       recovery=RecoveryStore(tmp_path / "r"))
     async with app.run_test() as pilot:

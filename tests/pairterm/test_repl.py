@@ -268,12 +268,12 @@ def test_a_failing_model_call_is_reported_once_and_typing_goes_on(tmp_path: Path
         assert s.err.getvalue().count("a suggestion failed: llama_decode returned -1") == 1
 
 
-def test_repl_command_suggests_with_the_shipped_adapter_unless_told_not_to(capsys) -> None:
+def test_repl_command_suggests_with_the_shipped_adapter_when_asked(capsys) -> None:
     from prompt_toolkit.application import create_app_session
 
     from pairterm.repl import main
 
-    for argv, named in (([], True), (["--adapter", "none"], False)):
+    for argv, named in ((["--adapter", "empower"], True), ([], False)):
         with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
             inp.send_text("x = 40 + 2\r")
             inp.send_text("\x04")  # Ctrl+D on an empty line ends the session

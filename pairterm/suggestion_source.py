@@ -43,11 +43,11 @@ class SuggestionSource:
         return before[-window:], after[:AFTER_KEY_CHARS], eta, self._context_key
 
     def cached(self, before: str, after: str, eta: float | None = None) -> Suggestion | None:
-        eta = self.engine.config.eta if eta is None else eta
-        hit = self._cache.get(self._key(before, after, eta))
+        key = self._key(before, after, self.engine.config.eta if eta is None else eta)
+        hit = self._cache.get(key)
         if hit is None:
             return None
-        self._cache.move_to_end(self._key(before, after, eta))
+        self._cache.move_to_end(key)
         return dataclasses.replace(hit, latency_ms=0.0, decode_ms=0.0, prefill_tokens=0,
                                    cached=True)
 

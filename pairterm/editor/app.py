@@ -162,9 +162,10 @@ class PairtermApp(App[None]):
     def _refresh_context(self) -> None:
         """The file's name (its language decides the syntax check) and, for a FIM model, the
         project files it sees, read off the UI thread; on open and on each save."""
-        self.suggestions.set_context([], relative_name(self.path))
         if self.engine is not None and self.engine.fim is not None:
-            self._gather_context(self.path, self.editor.text)
+            self._gather_context(self.path, self.editor.text)  # unchanged files: no new prefill
+        else:
+            self.suggestions.set_context([], relative_name(self.path))
 
     @work(thread=True, exclusive=True, group="context")
     def _gather_context(self, path: Path | None, text: str) -> None:

@@ -40,7 +40,10 @@ def interrupt_after_first_checkpoint(
     args: list[str], out: Path, sig: int
 ) -> subprocess.CompletedProcess:
     proc = subprocess.Popen(
-        args, cwd=REPO_ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        args, cwd=REPO_ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A run started from a background job inherits SIGINT ignored, and Python then never
+        # turns Ctrl+C into KeyboardInterrupt: give the child the terminal's default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     checkpoints = rundir.partial_dir(out) / "checkpoints"
     deadline = time.monotonic() + 240

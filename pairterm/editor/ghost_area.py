@@ -117,13 +117,19 @@ class GhostTextArea(TextArea):
             tab = self.indent_width
             self._widest = max((cell_len(line.expandtabs(tab)) for line in self.document.lines),
                                default=0)
-        self.virtual_size = Size(self._widest + self.gutter_width + 1, self.document.line_count)
+        widest = self._widest
+        if self.suggestion:  # the ghost's first line is drawn past the end of the cursor line
+            row = self.cursor_location[0]
+            widest = max(widest, self._line_cells(row) + cell_len(self.suggestion))
+        self.virtual_size = Size(widest + self.gutter_width + 1, self.document.line_count)
         self._refresh_scrollbars()
 
     # -- state ---------------------------------------------------------------------------------
     def watch_ghost(self, ghost: str) -> None:
         self.ghost_anchor = self.cursor_location if ghost else None
         self.suggestion = ghost.split("\n", 1)[0]
+        if self._widest is not None:
+            self._refresh_size()  # or the part of the ghost past the widest line is cut off
         self.refresh()
 
     def clear_ghost(self, how: str | None = None) -> None:

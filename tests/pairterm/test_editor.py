@@ -268,3 +268,17 @@ async def test_enter_keeps_indentation_and_indents_after_a_block_opener(tmp_path
         assert app.editor.text == "def f(x):\n    if x:\n        return 1"
         await type_text(pilot, "\n")
         assert app.editor.text.endswith("return 1\n        ")
+
+
+async def test_the_first_line_of_a_ghost_wider_than_the_file_is_drawn_in_full(
+    tmp_path: Path,
+) -> None:
+    ghost = ' __name__ == "__main__":'
+    engine = ScriptedEngine(lambda b, a: ghost if b.endswith("if") else "")
+    app, _ = make_app(tmp_path, "", engine)
+    async with app.run_test(size=(80, 20)) as pilot:
+        await wait_for(pilot, lambda: app.engine is not None)
+        await type_text(pilot, "if")
+        await wait_for(pilot, lambda: app.editor.ghost == ghost)
+        await pilot.pause()
+        assert any(('if' + ghost) in line for line in screen_lines(app))

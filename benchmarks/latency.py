@@ -47,12 +47,17 @@ def bare_decode(llama: Llama, prompt_text: str, n: int) -> float:
     tokens after it."""
     start = time.perf_counter()
     prompt = llama.tokenize(prompt_text.encode("utf-8"), add_bos=True, special=False)
+    greedy(llama, prompt, n)
+    return time.perf_counter() - start
+
+
+def greedy(llama: Llama, prompt: list[int], n: int) -> None:
+    """llama-cpp-python's own greedy decode of `n` tokens after `prompt` (its prefix cache on)."""
     produced = 0
     for _ in llama.generate(prompt, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, reset=True):
         produced += 1
         if produced >= n:
             break
-    return time.perf_counter() - start
 
 
 def replay(

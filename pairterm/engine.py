@@ -19,6 +19,7 @@ from pairterm.config import EngineConfig
 from pairterm.errors import UserError
 from pairterm.gate import (
     greedy_token_bits,
+    heal_consistent,
     logical_line_indent,
     mid_line_allowed,
     postfilter,
@@ -42,6 +43,7 @@ from pairterm.syntax_guard import guard, language_for_path
 __all__ = ["Engine", "Suggestion", "prompt_window", "split_heal"]
 
 PREFILL_CHUNK = 64
+HEAL_TOP = 64  # likeliest tokens looked at first when reproducing typed text
 
 
 @dataclass
@@ -286,6 +288,13 @@ class Engine:
             pieces = [self._piece(token) for token in range(self._n_vocab)]
             self._vocab_index = VocabIndex(pieces)
             self._eog = np.array([self._is_eog(t) for t in range(self._n_vocab)])
+        # The best consistent token is almost always among the likeliest few, and if one is
+        # there it is the best of all; only otherwise is the whole vocabulary searched.
+        top = np.argpartition(-logits, HEAL_TOP)[:HEAL_TOP]
+        for token in top[np.argsort(-logits[top])]:
+            token = int(token)
+            if not self._eog[token] and heal_consistent(self._vocab_index.pieces[token], remaining):
+                return token
         ids = self._vocab_index.consistent(remaining)
         ids = ids[~self._eog[ids]] if len(ids) else ids
         if not len(ids):

@@ -25,16 +25,21 @@ def split_tail(typed: str) -> tuple[str, str]:
     """(prompt, heal): `typed` without its last word or punctuation run (and the whitespace
     before it), and that text, which decoding must reproduce. Nothing is split off when the
     prompt would become empty."""
-    match = _TAIL.search(typed)
-    if match is None or match.start() == 0:
+    tail = typed[-80:]  # searching the whole prompt for an anchored pattern costs O(length)
+    match = _TAIL.search(tail)
+    if match is None:
         return typed, ""
-    return typed[: match.start()], typed[match.start() :]
+    start = len(typed) - len(tail) + match.start()
+    if start == 0:
+        return typed, ""
+    return typed[:start], typed[start:]
 
 
 class VocabIndex:
     """Every token's text, indexed to find the tokens that may write the start of a string."""
 
     def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
         self.by_text: dict[str, list[int]] = {}
         for token, piece in enumerate(pieces):
             if piece:

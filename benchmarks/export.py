@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ import numpy as np
 from ggml_export.export import ExportRequest, export
 from ggml_export.run import sha256_file
 from pairterm.paths import small_model_path
+from pairterm.stats_core import percentile
 
 TARGETS = {"merged_f16_s": 60.0, "adapter_only_s": 5.0}
 HF_MODULES = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
@@ -102,7 +102,7 @@ def timed(fn, repeat: int) -> float:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return percentile(times, 0.5) or 0.0
 
 
 def main(argv: list[str] | None = None) -> int:

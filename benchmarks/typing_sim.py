@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pairterm.engine import Suggestion
-from pairterm.gate import next_word
+from pairterm.words import next_word
 
 MAX_FOLLOW_UPS = 8  # a bound on continuing a ghost that keeps stopping on the time budget
 

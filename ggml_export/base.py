@@ -98,7 +98,7 @@ def open_base(path: Path, kind: str) -> BaseModel:
 
 
 def open_gguf_base(path: Path) -> BaseModel:
-    from ggml_export.gguf_header import HeaderError, read_header
+    from pairterm.model_file import HeaderError, read_header
 
     try:
         header = read_header(path)

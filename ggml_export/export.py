@@ -32,6 +32,24 @@ class ExportRequest:
     base: Path | None = None
 
 
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    kind: str  # "adapter" | "merged"
+    bytes: int
+    seconds: float
+    details: dict  # everything `pairterm export --json` prints
+
+
+def export_adapter(
+    run: Path, out: Path, *, base: Path | None = None, force: bool = False
+) -> ExportResult:
+    """A run's LoRA adapter as a GGUF that llama.cpp loads beside its base model (what
+    `pairterm export RUN --out FILE --adapter-only` writes). Errors are UserErrors."""
+    details, _, _ = export(ExportRequest(run=run, out=out, adapter_only=True, force=force, base=base))
+    return ExportResult(Path(details["out"]), details["kind"], details["bytes"], details["seconds"], details)
+
+
 def validate(req: ExportRequest) -> None:
     if req.outtype is not None and req.outtype not in OUTTYPES:
         raise UserError(f"--outtype must be one of {', '.join(OUTTYPES)}, not {req.outtype!r}")

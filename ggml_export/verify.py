@@ -212,7 +212,7 @@ def _adapter_vs_merged(run: Run, base: BaseModel, base_file: Path, ids: list[int
 
 
 def _is_float_gguf(path: Path) -> bool:
-    from ggml_export.gguf_header import read_header
+    from pairterm.model_file import read_header
 
     float_types = {0, 1, 30}  # ggml F32, F16, BF16
     return all(t in float_types for _shape, t in read_header(path).tensors.values())

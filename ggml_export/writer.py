@@ -12,6 +12,7 @@ import numpy as np
 
 from ggml_export.base import BaseModel
 from ggml_export.run import Run
+from pairterm import atomic
 from pairterm.errors import UserError
 
 OUTTYPES = {"f32": 0, "f16": 1, "q8_0": 7}  # -> general.file_type (llama_ftype)
@@ -33,22 +34,16 @@ def atomic_output(out: Path, force: bool) -> Iterator[Path]:
     if not out.parent.is_dir():
         raise UserError(f"output directory does not exist: {out.parent}")
     _remove_stale_partials(out)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    try:
+    # The pid in the name tells a later export whether the writer of a leftover is still alive.
+    with atomic.replacing(out, prefix=f".{out.name}.{os.getpid()}.", suffix=".partial") as tmp:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def _remove_stale_partials(out: Path) -> None:
     """Temp files of exports that were killed outright (SIGKILL, power loss) and could not
     clean up; a live export's temp file (its process still running) is left alone."""
     for p in out.parent.glob(f".{out.name}.*.partial"):
-        pid = p.name[len(out.name) + 2: -len(".partial")]
+        pid = p.name[len(out.name) + 2: -len(".partial")].split(".", 1)[0]
         if not pid.isdigit():
             continue
         try:

@@ -17,18 +17,10 @@ import numpy as np
 
 from pairterm.config import EngineConfig
 from pairterm.errors import UserError
-from pairterm.gate import (
-    greedy_token_bits,
-    heal_consistent,
-    logical_line_indent,
-    mid_line_allowed,
-    postfilter,
-    structural_cut,
-    token_bits,
-    within_budget,
-)
+from pairterm.gate import greedy_token_bits, heal_consistent, token_bits, within_budget
 from pairterm.heal import VocabIndex, split_tail
 from pairterm.model_file import check_gguf
+from pairterm.postfilter import mid_line_allowed, postfilter
 from pairterm.project_context import ContextFile
 from pairterm.prompt import (
     FimTokens,
@@ -38,6 +30,7 @@ from pairterm.prompt import (
     prompt_window,
     split_heal,
 )
+from pairterm.stops import logical_line_indent, structural_cut
 from pairterm.syntax_guard import guard, language_for_path
 
 __all__ = ["Engine", "Suggestion", "prompt_window", "split_heal"]

@@ -1,8 +1,18 @@
-"""Checks and metadata for GGUF files, read without loading the weights."""
+"""Checks and metadata for GGUF files, read without loading the weights.
+
+This is the one GGUF header reader (the exporter uses it too). gguf's GGUFReader builds a numpy
+view for every element of every array (about 100k for a BPE vocabulary and its merges), which
+costs more than a whole adapter export; what pairterm needs is scalar metadata, array lengths and
+tensor shapes, so the header is walked with struct and array contents are skipped.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
+import mmap
+import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pairterm.errors import UserError
@@ -37,24 +47,22 @@ def check_gguf(path: Path, what: str = "model") -> None:
 def gguf_metadata(path: Path) -> dict[str, object]:
     """A few descriptive keys plus tensor count and parameter count; UserError if unreadable."""
     check_gguf(path)
-    from gguf import GGUFReader
-
     try:
-        reader = GGUFReader(str(path), "r")
-    except Exception as exc:  # gguf raises bare ValueError/IndexError on truncation
+        header = read_header(path)
+        size = path.stat().st_size
+    except (OSError, HeaderError) as exc:
         raise UserError(f"GGUF file {path} is truncated or corrupt: {exc}") from None
-    meta: dict[str, object] = {}
-    for key in _META_KEYS:
-        field = reader.fields.get(key)
-        if field is not None and field.data:
-            meta[key] = field.contents()
+    if header.data_end() > size:
+        raise UserError(
+            f"GGUF file {path} is truncated or corrupt: its tensors need {header.data_end()} "
+            f"bytes, the file has {size}"
+        )
+    meta: dict[str, object] = {k: header.values[k] for k in _META_KEYS if k in header.values}
     arch = meta.get("general.architecture")
-    if isinstance(arch, str):
-        ctx = reader.fields.get(f"{arch}.context_length")
-        if ctx is not None:
-            meta["context_length"] = int(ctx.contents())
-    meta["tensors"] = len(reader.tensors)
-    meta["parameters"] = int(sum(int(t.n_elements) for t in reader.tensors))
+    if isinstance(arch, str) and f"{arch}.context_length" in header.values:
+        meta["context_length"] = int(header.values[f"{arch}.context_length"])  # type: ignore[call-overload]
+    meta["tensors"] = len(header.tensors)
+    meta["parameters"] = sum(math.prod(shape) for shape, _t in header.tensors.values())
     return meta
 
 
@@ -65,3 +73,108 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q",
+            12: "d"}  # fmt: skip
+_STRING, _ARRAY = 8, 9
+
+
+class HeaderError(ValueError):
+    """The bytes are not a well-formed GGUF header."""
+
+
+@dataclass
+class GgufHeader:
+    version: int
+    values: dict[str, object] = field(default_factory=dict)  # scalars and strings
+    array_lengths: dict[str, int] = field(default_factory=dict)
+    # tensor name -> (numpy-order shape, ggml type id)
+    tensors: dict[str, tuple[tuple[int, ...], int]] = field(default_factory=dict)
+    data_start: int = 0  # where the tensor data begins
+    offsets: dict[str, int] = field(default_factory=dict)  # tensor name -> offset in the data
+
+    def data_end(self) -> int:
+        """How many bytes the file must have to hold every tensor."""
+        from gguf import GGML_QUANT_SIZES
+
+        end = self.data_start
+        for name, (shape, ttype) in self.tensors.items():
+            block, type_size = GGML_QUANT_SIZES.get(ttype, (1, 0))
+            end = max(end, self.data_start + self.offsets[name] + math.prod(shape) // block * type_size)
+        return end
+
+
+def read_header(path: Path) -> GgufHeader:
+    """The header of GGUF file `path`; HeaderError if it is not one, OSError if unreadable."""
+    with open(path, "rb") as f:
+        if f.seek(0, 2) == 0:
+            raise HeaderError("empty file")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            return _parse(buf)
+
+
+def _parse(buf: mmap.mmap) -> GgufHeader:
+    pos = 0
+
+    def take(fmt: str) -> tuple:
+        nonlocal pos
+        vals = struct.unpack_from("<" + fmt, buf, pos)
+        pos += struct.calcsize("<" + fmt)
+        return vals
+
+    def string() -> str:
+        nonlocal pos
+        (n,) = take("Q")
+        if pos + n > len(buf):
+            raise HeaderError("string runs past the end of the file")
+        s = bytes(buf[pos : pos + n]).decode("utf-8", "replace")
+        pos += n
+        return s
+
+    def skip(vtype: int, count: int) -> None:
+        nonlocal pos
+        if vtype in _SCALARS:
+            pos += struct.calcsize("<" + _SCALARS[vtype]) * count
+        elif vtype == _STRING:
+            for _ in range(count):
+                (n,) = struct.unpack_from("<Q", buf, pos)
+                pos += 8 + n
+        elif vtype == _ARRAY:
+            for _ in range(count):
+                sub, n = take("IQ")
+                skip(sub, n)
+        else:
+            raise HeaderError(f"unknown GGUF value type {vtype}")
+
+    try:
+        if bytes(buf[:4]) != GGUF_MAGIC:
+            raise HeaderError("not a GGUF file (bad magic)")
+        pos = 4
+        version, n_tensors, n_kv = take("IQQ")
+        header = GgufHeader(version)
+        for _ in range(n_kv):
+            key = string()
+            (vtype,) = take("I")
+            if vtype in _SCALARS:
+                header.values[key] = take(_SCALARS[vtype])[0]
+            elif vtype == _STRING:
+                header.values[key] = string()
+            elif vtype == _ARRAY:
+                sub, n = take("IQ")
+                header.array_lengths[key] = n
+                skip(sub, n)
+            else:
+                raise HeaderError(f"unknown GGUF value type {vtype} for {key}")
+        for _ in range(n_tensors):
+            name = string()
+            (n_dims,) = take("I")
+            dims = take("Q" * n_dims)
+            ttype, offset = take("IQ")
+            header.tensors[name] = (tuple(int(d) for d in reversed(dims)), int(ttype))
+            header.offsets[name] = int(offset)
+    except struct.error as exc:
+        raise HeaderError(f"truncated header ({exc})") from None
+    align = int(header.values.get("general.alignment", 32))  # type: ignore[call-overload]
+    header.data_start = -(-pos // align) * align
+    return header

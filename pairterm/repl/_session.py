@@ -16,12 +16,12 @@ from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 
-from pairterm.gate import next_word
 from pairterm.interaction_log import InteractionLog
 from pairterm.repl._input import INDENT, dedent_width, is_complete, next_indent
 from pairterm.repl._runner import Runner
 from pairterm.repl._suggest import EngineAutoSuggest, GhostText, Suggester
 from pairterm.repl._tracker import Tracker
+from pairterm.words import next_word
 
 PROMPT = ">>> "
 CONTINUATION = "... "
@@ -99,6 +99,8 @@ class Repl:
                 continue
             self.inputs.append(text)
             self.runner.run(text)
+        # The log writes in the background; whoever reads it next must find this session.
+        self.log.flush()
         return 0
 
     def _prompt_started(self) -> None:

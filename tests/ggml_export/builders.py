@@ -151,7 +151,7 @@ def build_gguf_run(run_dir: Path, base_gguf: Path, rank: int = 8, std: float = 0
     import numpy as np
     from safetensors.numpy import save_file
 
-    from ggml_export.gguf_header import read_header
+    from pairterm.model_file import read_header
 
     rng = np.random.default_rng(3)
     tensors = {}

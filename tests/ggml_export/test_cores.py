@@ -133,7 +133,7 @@ def test_quant_fallbacks_are_the_off_family_weights() -> None:
 def test_fast_header_agrees_with_gguf_reader(tmp_path) -> None:
     import gguf
 
-    from ggml_export.gguf_header import HeaderError, read_header
+    from pairterm.model_file import HeaderError, read_header
 
     path = tmp_path / "t.gguf"
     w = gguf.GGUFWriter(str(path), "llama")
@@ -156,6 +156,15 @@ def test_fast_header_agrees_with_gguf_reader(tmp_path) -> None:
     r = gguf.GGUFReader(str(path))
     assert {t.name: tuple(reversed(t.shape.tolist())) for t in r.tensors} == {
         k: v[0] for k, v in h.tensors.items()}
-    path.write_bytes(path.read_bytes()[:60])
+    from pairterm.errors import UserError
+    from pairterm.model_file import gguf_metadata
+
+    meta = gguf_metadata(path)
+    assert (meta["general.architecture"], meta["tensors"], meta["parameters"]) == ("llama", 2, 224)
+    whole = path.read_bytes()
+    path.write_bytes(whole[:-1])  # cut inside the tensor data: the header alone still parses
+    with pytest.raises(UserError, match="truncated"):
+        gguf_metadata(path)
+    path.write_bytes(whole[:60])
     with pytest.raises(HeaderError):
         read_header(path)

@@ -11,6 +11,7 @@ import pytest
 
 from ggml_export.cli import main
 from ggml_export.names import permute_qk
+from ggml_export.verify import TOP1_MIN
 
 ARCHS = ["llama", "qwen2"]
 
@@ -117,10 +118,30 @@ def test_q8_0_is_smaller_and_close(arch, tiny_runs, tmp_path, capsys) -> None:
     # does (the real-model test holds q8_0 to 0.97); the rounding itself stays small.
     assert v["tokenizer_identical"] and v["top1_agreement"] >= 0.9
     assert v["mean_logit_diff"] < 0.05
-    assert rc8 == (0 if v["passed"] else 1)
+    # The verdict follows the documented q8_0 bar, and the exit status follows the verdict.
+    assert v["passed"] == (v["top1_agreement"] >= TOP1_MIN["q8_0"])
+    assert rc8 == (0 if v["top1_agreement"] >= TOP1_MIN["q8_0"] else 1)
     _, tensors = _fields(tmp_path / "q.gguf")
     assert tensors["blk.0.ffn_up.weight"].tensor_type.name == "Q8_0"
     assert tensors["blk.0.ffn_norm.weight"].tensor_type.name == "F32"
+
+
+@pytest.mark.parametrize(("arch", "bar", "rc"), [("qwen2", 1.01, 1), ("llama", 0.0, 0)])
+def test_verify_exit_status_and_message_follow_the_bar(
+    arch, bar, rc, tiny_runs, tmp_path, capsys, monkeypatch
+) -> None:
+    """An unreachable bar fails any export, a zero bar passes any: the status a script sees
+    and the one line a person reads come from the check, not from the model's numbers."""
+    monkeypatch.setitem(TOP1_MIN, "q8_0", bar)
+    out = tmp_path / "q.gguf"
+    assert main([str(tiny_runs[arch]), "--out", str(out), "--outtype", "q8_0", "--verify"]) == rc
+    captured = capsys.readouterr()
+    failed = (f"pairterm export: verification failed: top1_agreement>={bar} "
+              f"(file kept at {out})")
+    # (llama.cpp may add its own log lines on stderr)
+    assert (failed in captured.err.splitlines()) == bool(rc)
+    assert ("verify: FAILED" if rc else "verify: passed") in captured.out
+    assert out.is_file()
 
 
 def test_k_quant_reports_fallbacks(tiny_runs, tmp_path, capsys) -> None:

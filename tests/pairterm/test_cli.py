@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import socket
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pairterm import default_adapter
+from pairterm import shipped_adapter
 from pairterm.cli import main
 
 SRC = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n"
@@ -71,10 +72,11 @@ def test_doctor_json_names_model_and_loads_it(capsys: pytest.CaptureFixture[str]
     assert data["model"] == str(default_model)
     assert data["model_metadata"]["general.architecture"] == "llama"
     assert data["load_ok"] is True
-    assert data["adapter"] == str(default_adapter.ADAPTER_FILE)
+    assert data["adapter"] == str(shipped_adapter.ADAPTER_FILE)
     assert data["adapter_source"] == "shipped"
     assert data["adapter_provenance"]["method"] == "empower"
-    assert data["llama_cpp_python"] == "0.3.36"
+    # the version pip installed, which is what a bug report must name
+    assert data["llama_cpp_python"] == importlib.metadata.version("llama_cpp_python")
     code, out, _ = run(["doctor", "--json"], capsys)
     data = json.loads(out)
     assert (code, data["adapter"], data["adapter_source"], data["load_ok"]) == (0, None, "none", True)

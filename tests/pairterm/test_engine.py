@@ -53,6 +53,30 @@ def test_cancelled_decode_returns_nothing(real_engine: Engine) -> None:
     assert s.text == "" and s.stop_reason == "cancelled"
 
 
+def test_a_cancel_mid_decode_stops_within_a_token_and_shows_nothing(
+    real_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    free = real_engine.suggest(PROMPT, "", eta=math.inf, max_tokens=20)
+    assert free.text and free.tokens >= 8  # uncancelled, this decode runs on well past k
+    k = 3
+    evals: list[int] = []  # tokens per llama.eval call: prefill chunks and decode steps
+    at_cancel: list[int] = []  # len(evals) when the person typed again
+    real_eval = real_engine.llama.eval
+
+    def counting_eval(ids: list[int]) -> None:
+        real_eval(ids)
+        evals.append(len(ids))
+        if not at_cancel and evals.count(1) == k:  # decode steps feed one token each
+            at_cancel.append(len(evals))
+
+    monkeypatch.setattr(real_engine.llama, "eval", counting_eval)
+    s = real_engine.suggest(PROMPT, "", lambda: bool(at_cancel), eta=math.inf, max_tokens=20)
+    assert at_cancel, "the decode never reached k tokens"
+    after = len(evals) - at_cancel[0]
+    assert after <= 1, f"{after} tokens decoded after the cancel"  # at most the one in flight
+    assert (s.text, s.stop_reason) == ("", "cancelled")
+
+
 def test_prompt_window_start_moves_in_coarse_steps() -> None:
     text = "".join(f"line {i}\n" for i in range(2000))
     starts = {len(text[:n]) - len(prompt_window(text[:n], 3000, 1000)) for n in range(9000, 9900, 7)}

@@ -3,15 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from pairterm.gate import (
-    gate_length,
-    greedy_token_bits,
-    logical_line_indent,
-    next_word,
-    postfilter,
-    structural_cut,
-    within_budget,
-)
+from pairterm.gate import gate_length, greedy_token_bits, within_budget
+from pairterm.postfilter import postfilter
+from pairterm.stops import logical_line_indent, structural_cut
+from pairterm.words import next_word
 
 SURPRISES = [0.5, 0.25, 1.0, 3.0, 0.1, 2.0]  # running sums 0.5 0.75 1.75 4.75 4.85 6.85
 

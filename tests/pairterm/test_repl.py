@@ -268,16 +268,40 @@ def test_a_failing_model_call_is_reported_once_and_typing_goes_on(tmp_path: Path
         assert s.err.getvalue().count("a suggestion failed: llama_decode returned -1") == 1
 
 
-def test_repl_command_suggests_with_the_shipped_adapter_when_asked(capsys) -> None:
+def test_the_shipped_adapter_changes_what_the_repl_proposes(capsys, monkeypatch) -> None:
+    """The same input, with and without `--adapter empower`: the banner names the adapter, and
+    the ghost text proposed at the start of a loop body differs (the shipped Empower adapter
+    proposes the boilerplate `print` there; the bare model judges nothing safe to propose)."""
     from prompt_toolkit.application import create_app_session
 
+    from pairterm.engine import Engine
     from pairterm.repl import main
 
-    for argv, named in ((["--adapter", "empower"], True), ([], False)):
+    typed = "for i in range(10):"
+    ghosts: list[str] = []  # what the REPL shows: the first line of each finished suggestion
+    real_suggest = Engine.suggest
+
+    def spy(self, before, after="", cancelled=None, **kw):  # noqa: ANN001, ANN202
+        s = real_suggest(self, before, after, cancelled, **kw)
+        if before.rstrip().endswith(typed) and s.stop_reason != "cancelled":
+            ghosts.append(s.text.split("\n", 1)[0].rstrip())
+        return s
+
+    monkeypatch.setattr(Engine, "suggest", spy)
+    shown = {}
+    for argv, named in ((["--adapter", "empower"], True), (["--adapter", "none"], False)):
+        ghosts.clear()
         with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
-            inp.send_text("x = 40 + 2\r")
-            inp.send_text("\x04")  # Ctrl+D on an empty line ends the session
-            assert main(["--no-log", "--threads", "1", *argv]) == 0
+
+            def script() -> None:
+                inp.send_text(typed + ENTER)  # the REPL indents the body's first line
+                wait_for(lambda: ghosts, timeout=60, what="a suggestion for the loop body")
+
+            args = ["--no-log", "--threads", "1", *argv]
+            assert drive(lambda args=args: main(args), inp, script) == 0
         out = capsys.readouterr().out
         assert "Suggestions from model SmolLM2-135M-Instruct.Q4_1.gguf" in out
         assert ("adapter default-adapter.gguf" in out) is named
+        shown[named] = ghosts[0]
+    assert shown[True] != shown[False], shown
+    assert shown[True].strip(), shown  # with the adapter there is ghost text to accept

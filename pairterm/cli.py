@@ -21,6 +21,8 @@ SUBCOMMANDS = {
     "export": "ggml_export.cli",
     "eval": "pairterm.evaluation.cli",
 }
+# Subcommands of a subcommand that live on the training side (`pairterm eval compare` trains).
+NESTED = {("eval", "compare"): "training.compare"}
 EDITOR = "pairterm.editor.main"
 
 USAGE = """usage: pairterm [FILE] [--model GGUF] [--adapter GGUF] [--eta BITS] [--max-tokens N] [--no-log]
@@ -29,7 +31,9 @@ USAGE = """usage: pairterm [FILE] [--model GGUF] [--adapter GGUF] [--eta BITS] [
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS:
+    if tuple(argv[:2]) in NESTED:
+        module_name, rest = NESTED[(argv[0], argv[1])], argv[2:]
+    elif argv and argv[0] in SUBCOMMANDS:
         module_name, rest = SUBCOMMANDS[argv[0]], argv[1:]
     else:
         module_name, rest = EDITOR, argv

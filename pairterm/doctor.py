@@ -9,7 +9,7 @@ import platform
 from rich.console import Console
 from rich.table import Table
 
-from pairterm import __version__, default_adapter, paths
+from pairterm import __version__, paths, shipped_adapter
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import add_engine_args, config_from_args
 from pairterm.engine import Engine
@@ -44,7 +44,7 @@ def collect(argv: list[str]) -> dict[str, object]:
     if config.adapter:
         report["adapter_metadata"] = gguf_metadata(config.adapter)
     if config.adapter_source == "shipped":
-        report["adapter_provenance"] = default_adapter.provenance()
+        report["adapter_provenance"] = shipped_adapter.provenance()
     import llama_cpp
 
     report["llama_cpp_python"] = llama_cpp.__version__

@@ -50,9 +50,11 @@ def collect(args, work: Path) -> Collected:
 
 
 def label(
-    work: Path, collected, model, tokenizer, info: dict, options, show: bool
+    work: Path, collected, model, tokenizer, info: dict, options, show: bool,
+    planner=None, heartbeat=None,
 ) -> tuple[list[dict], dict]:
-    """Label the training documents; writes examples and label stats. Deterministic."""
+    """Label the training documents; writes examples and label stats. Deterministic, but for
+    the number of states a time budget's `planner` (`training.calibrate.Planner`) chooses."""
     import torch
 
     from training import labeling
@@ -62,6 +64,11 @@ def label(
     total_tokens = sum(len(ids) for ids in doc_ids)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
+    prefix = labeling.prompt_prefix(tokenizer)
+    if planner is not None:
+        options = planner.choose_states(
+            model, doc_ids, options, tokenizer.pad_token_id, prefix, info["eos_token_id"]
+        )
     states = labeling.choose_states(doc_ids, options)
     if not states:
         raise UserError(
@@ -69,17 +76,21 @@ def label(
             f"(fewer than {options.min_prefix + 1} tokens)"
         )
     labeled = labeling.labeled_tokens(doc_ids, options, states)
+    later = planner.record.get("planned_train_estimate_s", 0.0) if planner is not None else 0.0
+    if heartbeat is not None:
+        heartbeat.set("labeling", labeled, "tokens", later_s=later)
     t0 = time.perf_counter()
     progress = _progress(show)
+
+    def advance(n: int) -> None:
+        progress.advance(task, n)
+        if heartbeat is not None:
+            heartbeat.advance(n)
+
     with progress:
         task = progress.add_task("labeling", total=labeled)
         surprises = labeling.document_surprises(
-            model,
-            doc_ids,
-            options,
-            tokenizer.pad_token_id,
-            lambda n: progress.advance(task, n),
-            states,
+            model, doc_ids, options, tokenizer.pad_token_id, advance, states
         )
     label_s = time.perf_counter() - t0
     decode = lambda ids: tokenizer.decode(ids)  # noqa: E731
@@ -92,7 +103,7 @@ def label(
             options,
             info["eos_token_id"],
             decode,
-            labeling.prompt_prefix(tokenizer),
+            prefix,
         )
     )
     stats = labels.label_stats([ex["tokens"] for ex in examples])
@@ -109,6 +120,9 @@ def label(
         "empty_share": stats["empty_share"],
         "source": collected.info,
     }
+    if planner is not None:
+        planner.choose_steps(examples)
+        prepared["budget"] = {**planner.record, "clock": planner.clock.state()}
     rundir.write_jsonl(work / "examples.jsonl", examples)
     # written last: its presence says the examples above are complete and may be reused on resume
     rundir.write_json(work / "prepare.json", prepared)

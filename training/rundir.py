@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from pairterm import atomic
 from pairterm.errors import UserError
 
 FORMAT = 1
@@ -32,15 +33,9 @@ def disk_error(exc: OSError, what: str) -> UserError:
 
 
 def write_bytes(path: Path, data: bytes, what: str | None = None) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic.write_bytes(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise disk_error(exc, what or f"writing {path.name}") from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -86,6 +87,32 @@ def collect(source: Path, options: SourceOptions) -> Collected:
             "check --include/--exclude, --author and --since/--until"
         )
     return collected
+
+
+def pin_revision(source: Path, rev: str) -> str | None:
+    """`rev` with every commit it names replaced by that commit's hash (None for a directory).
+
+    A run walks the pinned form, so a resume after new commits walks the history the run
+    started with. Ranges keep their shape: `A..B` becomes `<sha of A>..<sha of B>`.
+    """
+    import git
+
+    try:
+        repo = git.Repo(source, search_parent_directories=False)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    with repo:
+        if not repo.head.is_valid():
+            raise UserError(f"{repo.working_dir} is a git repository without commits")
+        parts = re.split(r"(\.\.\.?)", rev)
+        try:
+            return "".join(
+                p if p in ("..", "...") else repo.commit(p or "HEAD").hexsha for p in parts
+            )
+        except Exception as exc:  # noqa: BLE001 - git reports a bad revision as a generic error
+            raise UserError(
+                f"cannot read history at {rev!r}: {(str(exc).splitlines() or ['unknown'])[0]}"
+            ) from None
 
 
 class _Filter:

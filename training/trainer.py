@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import signal
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -24,33 +27,13 @@ import torch.nn.functional as F
 
 from pairterm.errors import UserError
 from training import labels
+from training.budget import Clock, Heartbeat, reserve_s
+from training.request import ALL_LINEAR, TrainOptions  # noqa: F401 - ALL_LINEAR re-exported
 from training.rundir import write_bytes
 
-ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: tuple[str, ...] = ALL_LINEAR
-    lr: float = 2e-4
-    batch_size: int = 8
-    grad_accum: int = 2
-    epochs: int = 1
-    max_steps: int | None = None
-    warmup: float = 0.05
-    checkpoint_every: int = 50
-    seed: int = 0
-
-    def lora_json(self) -> dict:
-        return {
-            "r": self.lora_r,
-            "alpha": self.lora_alpha,
-            "dropout": self.lora_dropout,
-            "target_modules": list(self.target_modules),
-        }
+# Test hook: the process sends itself SIGINT right after optimizer step N (counting from 1), as a
+# Ctrl+C landing between the update and its bookkeeping would.
+TEST_INTERRUPT_ENV = "PAIRTERM_TEST_SIGINT_AFTER_STEP"
 
 
 @dataclass
@@ -60,6 +43,8 @@ class TrainResult:
     tokens: int = 0
     target_tokens: int = 0
     train_seconds: float = 0.0
+    planned_steps: int = 0
+    stopped_by_budget: bool = False  # the next step would not have fit the time budget
 
     @property
     def final_loss(self) -> float | None:
@@ -73,15 +58,19 @@ def total_steps(n_examples: int, opts: TrainOptions, world: int = 1) -> int:
     return max(1, min(steps, opts.max_steps) if opts.max_steps else steps)
 
 
-def step_batches(step: int, n: int, opts: TrainOptions, world: int, rank: int) -> list[list[int]]:
+def step_batches(
+    step: int, n: int, opts: TrainOptions, world: int, rank: int,
+    perms: dict[int, list[int]] | None = None,
+) -> list[list[int]]:  # fmt: skip
     """Example indices of each micro-batch this rank runs at `step`.
 
     Position p of the endless stream is example perm_e[p mod n] with e = p // n and perm_e a
     seeded permutation per epoch, so the order depends only on (seed, step), never on history.
+    `perms` keeps the permutations for a caller that walks many steps.
     """
     per_micro = opts.batch_size * world
     base = step * per_micro * opts.grad_accum
-    perms: dict[int, list[int]] = {}
+    perms = {} if perms is None else perms
 
     def at(p: int) -> int:
         e = p // n
@@ -183,8 +172,14 @@ def train(
     checkpoints: Path,
     pad_id: int,
     show_progress: bool = True,
+    clock: Clock | None = None,
+    heartbeat: Heartbeat | None = None,
 ):
     """Fine-tune `model` (wrapped with LoRA here), continuing from the newest checkpoint if any.
+
+    With a `clock` that has a budget, a step that would not fit what is left of it (less the time
+    kept for writing) is not started; the run stops there, the adapter as it is. The clock's
+    reading goes into every checkpoint and is taken back from the one resumed.
 
     Returns (peft model, TrainResult, whether this is the main process, which writes the run).
     """
@@ -197,12 +192,13 @@ def train(
     optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.0)
     steps = total_steps(len(examples), opts, world)
     warmup = int(steps * opts.warmup)
-    result = TrainResult(steps=steps)
+    result = TrainResult(steps=steps, planned_steps=steps)
 
     start = 0
     state = latest_checkpoint(checkpoints)
     if state is not None:
-        if state.get("options") != asdict(opts) or state.get("examples") != len(examples):
+        same_recipe = _recipe(state.get("options")) == _recipe(asdict(opts))
+        if not same_recipe or state.get("examples") != len(examples):
             raise UserError(
                 "the checkpoint was written with other settings; start over with --force"
             )
@@ -217,11 +213,15 @@ def train(
         result.losses = list(state["losses"])
         result.tokens, result.target_tokens = state["tokens"], state["target_tokens"]
         result.train_seconds = state["train_seconds"]
+        if clock is not None:
+            clock.restore(state.get("clock"))
 
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     progress = _progress(show_progress and accelerator.is_main_process, steps, start)
     session_tokens, session_start = 0, time.perf_counter()
+    if heartbeat is not None:
+        heartbeat.set("training", steps, "steps", done=start)
 
     def snapshot(step: int, rng: torch.Tensor) -> dict:
         return {
@@ -237,8 +237,10 @@ def train(
             "tokens": result.tokens,
             "target_tokens": result.target_tokens,
             "train_seconds": result.train_seconds + time.perf_counter() - session_start,
+            "clock": clock.state() if clock is not None else None,
         }
 
+    interrupt_after = int(os.environ.get(TEST_INTERRUPT_ENV) or 0)
     # the RNG state after the last finished step, which is also the state the next step starts in
     rng_next = torch.get_rng_state()
     cuda_rng_next = _cuda_rng()
@@ -247,6 +249,9 @@ def train(
         with progress:
             task = progress.add_task("training", total=steps, completed=start, loss="-", tps="-")
             for step in range(start, steps):
+                if _out_of_time(clock, result, step - start, session_start, accelerator):
+                    result.stopped_by_budget = True
+                    break
                 # every rank holds all examples, so each knows the whole step's token counts
                 shares = [step_batches(step, len(examples), opts, world, r) for r in range(world)]
                 everything = [examples[i] for share in shares for idx in share for i in idx]
@@ -267,20 +272,28 @@ def train(
                         # over the completion tokens of the whole step, as on one process
                         accelerator.backward(loss_sum * world / step_targets)
                     step_loss += loss_sum.detach()
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                if world > 1:
-                    step_loss = accelerator.reduce(step_loss, "sum")
-                session_tokens += step_tokens
-                result.tokens += step_tokens
-                result.target_tokens += step_targets
-                result.losses.append(step_loss.item() / step_targets)
-                rng_next, cuda_rng_next = torch.get_rng_state(), _cuda_rng()
+                # From the update to its bookkeeping a Ctrl+C waits: a checkpoint taken between
+                # them would hold the new weights with the old step number, and resume would run
+                # that step twice.
+                with HeldInterrupt():
+                    optimizer.step()
+                    if step + 1 == interrupt_after:
+                        os.kill(os.getpid(), signal.SIGINT)
+                    optimizer.zero_grad(set_to_none=True)
+                    if world > 1:
+                        step_loss = accelerator.reduce(step_loss, "sum")
+                    session_tokens += step_tokens
+                    result.tokens += step_tokens
+                    result.target_tokens += step_targets
+                    result.losses.append(step_loss.item() / step_targets)
+                    rng_next, cuda_rng_next = torch.get_rng_state(), _cuda_rng()
                 done = step + 1
                 rate = session_tokens / max(1e-9, time.perf_counter() - session_start)
                 progress.update(
                     task, completed=done, loss=f"{result.losses[-1]:.3f}", tps=f"{rate:.0f}"
                 )
+                if heartbeat is not None:
+                    heartbeat.update(done, f"loss {result.losses[-1]:.3f}")
                 if (
                     done % opts.checkpoint_every == 0
                     and done < steps
@@ -292,8 +305,60 @@ def train(
             save_checkpoint(checkpoints, snapshot(len(result.losses), rng_next))
         raise
     result.train_seconds += time.perf_counter() - session_start
+    result.steps = len(result.losses)
     accelerator.wait_for_everyone()
     return accelerator.unwrap_model(model), result, accelerator.is_main_process
+
+
+def _out_of_time(clock: Clock | None, result: TrainResult, session_steps: int,
+                 session_start: float, accelerator) -> bool:  # fmt: skip
+    """Whether the next step would overrun the budget, judged by the steps run so far (this
+    process's, else the run's); every rank takes rank 0's answer, so all stop at the same step."""
+    if clock is None or not clock.limited or not result.losses:
+        return False
+    if session_steps:
+        step_s = (time.perf_counter() - session_start) / session_steps
+    else:
+        step_s = result.train_seconds / len(result.losses)
+    late = clock.remaining() < step_s + reserve_s(clock.budget_s or 0.0)
+    if accelerator.num_processes > 1:
+        flags = accelerator.gather(torch.tensor([float(late)], device=accelerator.device))
+        late = bool(flags[0].item())
+    return late
+
+
+def _recipe(options: dict | None) -> dict | None:
+    """The options that decide the weights; how often checkpoints are taken does not."""
+    return None if options is None else {k: v for k, v in options.items() if k != "checkpoint_every"}
+
+
+class HeldInterrupt:
+    """Holds SIGINT (Ctrl+C) for the span of a `with` block, then delivers it as it would have been.
+
+    Only the main thread can set signal handlers, and a handler set outside Python could not be
+    put back; in those cases the block runs unprotected.
+    """
+
+    def __enter__(self) -> HeldInterrupt:
+        self.pending = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGINT) is not None:
+                self.previous = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum: int, frame: object) -> None:
+        self.pending = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is None:
+            return
+        signal.signal(signal.SIGINT, self.previous)
+        if self.pending:
+            if callable(self.previous):
+                self.previous(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt here
+            elif self.previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
 
 
 def _cuda_rng() -> list[torch.Tensor]:

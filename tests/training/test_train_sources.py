@@ -199,3 +199,18 @@ def test_directory_dates_use_mtime_and_author_is_ignored_with_a_note(
     )
     assert paths(got) == ["m1.py"] and got.skipped["outside_dates"] == 2
     assert "--author is ignored" in capsys.readouterr().err
+
+
+def test_a_revision_is_pinned_to_the_commits_it_names(git_repo: Path, tmp_path: Path) -> None:
+    import git
+
+    from training.sources import pin_revision
+
+    with git.Repo(git_repo) as repo:
+        head, parent = repo.head.commit.hexsha, repo.head.commit.parents[0].hexsha
+    assert pin_revision(git_repo, "HEAD") == head
+    assert pin_revision(git_repo, "main") == head
+    assert pin_revision(git_repo, "HEAD~1..") == f"{parent}..{head}"
+    assert pin_revision(tmp_path, "HEAD") is None  # a plain directory has no history to pin
+    with pytest.raises(UserError, match="cannot read history at 'nope'"):
+        pin_revision(git_repo, "nope")

@@ -1,9 +1,11 @@
 """`pairterm eval compare`: the Empower paper's Table 1 at our scale.
 
 Every row is the same base model on the same documents with the same simulated human; rows
-differ only in what the paper varies: a token cap (Base-N), or a LoRA adapter trained by
-`pairterm train --method ...` and exported with `pairterm export --adapter-only` (SFT-N,
-SFT-RAND, Empower), each optionally with the runtime gate on top.
+differ only in what the paper varies: a token cap (Base-N), or a LoRA adapter trained as
+`pairterm train --method ...` would (`training.run.train`) and exported as `pairterm export
+--adapter-only` would (`ggml_export.export.export_adapter`) (SFT-N, SFT-RAND, Empower), each
+optionally with the runtime gate on top. It lives on the training side: it trains and exports,
+and the runtime's evaluation (`pairterm.evaluation`) is what it calls to measure each row.
 
 Work is kept under OUT so an interrupted comparison resumes: a finished training run, an exported
 adapter and each row's evaluation (keyed by its settings) are reused, not redone.
@@ -30,6 +32,8 @@ from pairterm.evaluation.cli import add_environment_args, environment_from_args,
 from pairterm.evaluation.corpus import load_corpus, load_run
 from pairterm.evaluation.metrics import paired_difference
 from pairterm.evaluation.runner import eta_json
+from training import rundir
+from training.request import TrainRequest, given_flags
 
 
 @dataclass(frozen=True)
@@ -119,33 +123,53 @@ def parse_rows(text: str | None) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def row_request(key: str, args: argparse.Namespace, train_eta: float, run: Path,
+                model: Path | None) -> TrainRequest:
+    """What trains row `key`: its method, η and step budget, then --train-args on top (as in
+    `pairterm train`, a flag given twice takes its last value, so --train-args wins)."""
+    extra = given_flags(shlex.split(args.train_args or ""))
+    fixed = sorted({"source", "out", "resume", "force"} & set(extra))
+    if fixed:
+        raise UserError(f"--train-args: {', '.join(fixed)} is set by `eval compare` for each row; drop it")
+    request = TrainRequest(
+        source=str(Path(args.train_source).expanduser()), out=str(run),
+        method=ROWS[key].method or key, eta=repr(train_eta), max_steps=args.max_steps or 200,
+        base=str(model) if model is not None else None,
+        # rows compare labels on the same states: a time budget would size each row's data by
+        # how fast that row's process happened to run (--train-args can still set one)
+        budget="none",
+    )  # fmt: skip
+    return replace(request, **extra)
+
+
 def train_and_export(
     key: str, args: argparse.Namespace, train_eta: float, out: Path, model: Path | None
 ) -> tuple[Path, Path]:
-    """Train one row through `pairterm train` and export its adapter; reuse finished work."""
+    """Train one row and export its adapter; finished work is reused, interrupted work resumed."""
     run = out / "runs" / key
     adapter = out / "adapters" / f"{key}.gguf"
     if not run.is_dir():
-        from training.cli import main as train_main  # heavy: only when a row needs training
+        from training import run as training_run  # heavy: only when a row needs training
 
-        argv = [str(Path(args.train_source).expanduser()), "--out", str(run)]
-        argv += ["--method", ROWS[key].method or key, "--eta", repr(train_eta)]
-        argv += ["--max-steps", str(args.max_steps or 200)]
-        if model is not None:
-            argv += ["--base", str(model)]
-        argv += shlex.split(args.train_args or "")
-        if (out / "runs" / f"{key}.partial").exists():
-            argv = ["--resume", str(run)]
-        status = train_main(argv)
-        if status:
-            raise UserError(f"training row {key} failed (exit {status}); see the messages above")
+        request = row_request(key, args, train_eta, run, model)
+        try:
+            if rundir.partial_dir(run).exists():
+                training_run.resume(run)
+            else:
+                training_run.train(request)
+        except UserError as exc:
+            raise UserError(f"training row {key}: {exc}") from None
     if not adapter.is_file():
-        from ggml_export.cli import main as export_main
+        from ggml_export.export import export_adapter
 
         adapter.parent.mkdir(parents=True, exist_ok=True)
-        status = export_main([str(run), "--out", str(adapter), "--adapter-only"])
-        if status:
-            raise UserError(f"exporting row {key} failed (exit {status}); see the messages above")
+        try:
+            written = export_adapter(run, adapter)
+        except UserError as exc:
+            raise UserError(f"exporting row {key}: {exc}") from None
+        Console(stderr=True).print(
+            f"exported {key} adapter → {written.out} ({written.bytes / 1e6:.1f} MB)", soft_wrap=True
+        )
     return run, adapter
 
 

@@ -3,7 +3,8 @@
 It was trained for one base model (the default SmolLM2 GGUF); applied to any other model,
 llama.cpp would fail on mismatched tensor shapes or silently decode garbage. So it is used only
 when asked for (`--adapter empower`) and the model is that base: the default model itself, or a
-file with the size and SHA-256 that `default_adapter.json` records.
+file with the size and SHA-256 that `default-adapter.json` records. It is built by
+`python -m training.build_shipped_adapter`; this module only finds it and says when it fits.
 """
 
 from __future__ import annotations

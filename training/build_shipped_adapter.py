@@ -1,9 +1,10 @@
-"""Build the Empower adapter pairterm ships: `python -m training.default_adapter RUN`.
+"""Build the Empower adapter pairterm ships: `python -m training.build_shipped_adapter RUN`.
 
 One command, no network: train Empower on the running Python's standard library (PSF-2.0
 licensed source that ships with every CPython), export it adapter-only, and write its provenance
 record. An interrupted build resumes from RUN.partial; a finished RUN is reused, so the same
-run can first be a row of `pairterm eval compare` and then be shipped.
+run can first be a row of `pairterm eval compare` and then be shipped. (The runtime side, which
+finds the installed adapter and decides when it fits a model, is `pairterm.shipped_adapter`.)
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def provenance(run: Path, adapter: Path) -> dict[str, object]:
             "license": "PSF-2.0",
             "path": stored["source"],
         },
-        "command": "python -m training.default_adapter RUN",
+        "command": "python -m training.build_shipped_adapter RUN",
         # as run, with the machine's paths replaced by names
         "train_command": "pairterm train " + shlex.join(
             ["STDLIB", *stored["argv"][1:]]
@@ -83,27 +84,26 @@ def provenance(run: Path, adapter: Path) -> dict[str, object]:
 
 
 def build(run: Path, install: bool) -> dict[str, object]:
-    from ggml_export.cli import main as export_main
-    from pairterm import default_adapter
-    from training import rundir
-    from training.cli import main as train_main
+    from ggml_export.export import export_adapter
+    from pairterm import shipped_adapter
+    from training import request, rundir
+    from training import run as training_run
 
     if not run.is_dir():
-        partial = rundir.partial_dir(run)
-        status = train_main(["--resume", str(run)] if partial.is_dir() else train_argv(run))
-        if status:
-            raise UserError(f"training failed (exit {status}); see the messages above")
+        if rundir.partial_dir(run).is_dir():
+            training_run.resume(run)
+        else:
+            training_run.train(request.from_argv(train_argv(run)))
     adapter = run.with_name(run.name + ".gguf")
     if not adapter.is_file():
-        if export_main([str(run), "--out", str(adapter), "--adapter-only"]):
-            raise UserError("export failed; see the messages above")
+        export_adapter(run, adapter)
     record = provenance(run, adapter)
     record_path = run.with_name(run.name + ".json")
     rundir.write_json(record_path, record)
     if install:
         # copy to a temporary name, then rename: a half-copied adapter must never be loadable
-        for src, dst in ((adapter, default_adapter.ADAPTER_FILE),
-                         (record_path, default_adapter.PROVENANCE_FILE)):  # fmt: skip
+        for src, dst in ((adapter, shipped_adapter.ADAPTER_FILE),
+                         (record_path, shipped_adapter.PROVENANCE_FILE)):  # fmt: skip
             tmp = dst.with_name(dst.name + ".tmp")
             shutil.copyfile(src, tmp)
             tmp.replace(dst)
@@ -111,7 +111,7 @@ def build(run: Path, install: bool) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    p = ArgumentParser(prog="python -m training.default_adapter", description=__doc__)
+    p = ArgumentParser(prog="python -m training.build_shipped_adapter", description=__doc__)
     p.add_argument("run", type=Path, nargs="?", help="run directory (the adapter goes to RUN.gguf)")
     p.add_argument("--install", action="store_true",
                    help="copy the adapter and its record into pairterm/data as the default")
@@ -122,7 +122,7 @@ def main(argv: list[str]) -> int:
         print(shlex.join(SHARED))
         return 0
     if args.run is None:
-        raise UserError("give the run directory: python -m training.default_adapter RUN")
+        raise UserError("give the run directory: python -m training.build_shipped_adapter RUN")
     record = build(args.run.expanduser(), args.install)
     json.dump(record, sys.stdout, indent=1)
     print()
@@ -133,5 +133,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
     except UserError as exc:
-        print(f"python -m training.default_adapter: error: {exc}", file=sys.stderr)
+        print(f"python -m training.build_shipped_adapter: error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import shlex
 
-from pairterm import default_adapter
-from training import cli
-from training import default_adapter as recipe
+from pairterm import shipped_adapter
+from training import build_shipped_adapter as recipe
+from training import request
 
 
 def test_recipe_is_accepted_by_pairterm_train(tmp_path) -> None:
-    args = cli.build_parser().parse_args(recipe.train_argv(tmp_path / "run", tmp_path))
-    cli._check(args)
+    args = request.from_argv(recipe.train_argv(tmp_path / "run", tmp_path))
+    request.check(args)
     assert (args.method, args.eta, args.source) == ("empower", "2", str(tmp_path))
     # tests and generated data stay out; plain library modules stay in
     from training import filters
@@ -22,7 +22,7 @@ def test_recipe_is_accepted_by_pairterm_train(tmp_path) -> None:
 
 
 def test_shipped_adapter_was_built_with_this_recipe() -> None:
-    record = default_adapter.provenance()
+    record = shipped_adapter.provenance()
     assert record is not None
     command = shlex.split(str(record["train_command"]))
     flags = command[command.index("--out") + 2 :]

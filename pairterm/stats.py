@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pairterm import paths
 from pairterm.argparsing import ArgumentParser
 from pairterm.errors import UserError
-from pairterm.interaction_log import SCHEMA_VERSION
-from pairterm.stats_core import LogRead, aggregate, read_log
+from pairterm.interaction_log import SCHEMA_VERSION, log_files
+from pairterm.stats_core import LogRead, aggregate, read_logs
 
 COLUMNS = (
     ("shown", "Shown"),
@@ -44,12 +46,16 @@ def notes(read: LogRead) -> list[str]:
     return out
 
 
-def build_report(path: Path) -> dict[str, Any]:
-    """The whole `--json` object; UserError when the log exists but nothing in it is ours."""
-    if not path.is_file():
+def build_report(
+    path: Path, since: float | None = None, until: float | None = None
+) -> dict[str, Any]:
+    """The whole `--json` object for the log whose current file is `path` (with its monthly
+    archives), events in [since, until); UserError when the log exists but nothing in it is
+    ours."""
+    if not log_files(path):
         return {"log": str(path), "exists": False, "events": 0, "notes": ["no log yet"]}
     try:
-        read = read_log(path)
+        read = read_logs(path, since, until)
     except OSError as exc:
         raise UserError(f"cannot read the interaction log {path}: {exc.strerror}") from None
     if not read.events and read.other_version:
@@ -68,9 +74,42 @@ def build_report(path: Path) -> dict[str, Any]:
             "corrupt": read.corrupt,
             "other_version": read.other_version,
         },
+        "window": {"since": since, "until": until, "outside": read.outside_window},
+        "files_read": [str(f) for f in read.files_read],
+        "files_skipped": [str(f) for f in read.files_skipped],
         "notes": notes(read),
         **aggregate(read.events).to_dict(),
     }
+
+
+def _day(text: str, flag: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise UserError(f"{flag} takes a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def window(
+    since: str | None, until: str | None, days: int | None
+) -> tuple[float | None, float | None]:
+    """[since, until) as unix times from the flags, days in local time; --until's day is
+    included."""
+    if days is not None and since is not None:
+        raise UserError("give --since or --days, not both")
+    if days is not None and days < 1:
+        raise UserError(f"--days must be at least 1, got {days}")
+    start: datetime | None = _day(since, "--since") if since is not None else None
+    if days is not None:
+        today = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        start = today - timedelta(days=days - 1)
+    end = _day(until, "--until") + timedelta(days=1) if until is not None else None
+    if start is not None and end is not None and start >= end:
+        raise UserError("--since must be on or before --until")
+    # mktime: local midnight, whatever the DST offset of that day
+    return (
+        None if start is None else time.mktime(start.timetuple()),
+        None if end is None else time.mktime(end.timetuple()),
+    )
 
 
 def _cell(key: str, value: Any) -> str:
@@ -110,6 +149,16 @@ def chart(by_day: list[dict[str, Any]], width: int, color: bool) -> str:
     return str(fig.build().string(colorless=not color))
 
 
+def _window_text(report: dict[str, Any]) -> str:
+    since, until = report["window"]["since"], report["window"]["until"]
+
+    def day(ts: float) -> str:
+        return datetime.fromtimestamp(ts).date().isoformat()
+
+    text = f" from {day(since)}" if since is not None else ""
+    return text + (f" before {day(until)}" if until is not None else "")
+
+
 def render(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.text import Text
@@ -131,7 +180,12 @@ def render(report: dict[str, Any]) -> None:
     if not total["shown"]:
         console.print(f"No suggestions logged yet in {report['log']}.", markup=False)
         return
-    console.print(f"Interaction log: {report['log']} ({report['events']} events)", markup=False)
+    files = len(report["files_read"]) + len(report["files_skipped"])
+    console.print(
+        f"Interaction log: {report['log']} ({report['events']} events{_window_text(report)}, "
+        f"{len(report['files_read'])} of {files} file(s) read)",
+        markup=False,
+    )
     console.print(_table("Per day", "Day", report["by_day"], "day"))
     console.print(_table("Per model / adapter", "Model", report["by_model"], "model"))
     console.print(_table("Per source", "Source", report["by_source"], "source"))
@@ -152,9 +206,12 @@ def main(argv: list[str]) -> int:
     parser = ArgumentParser(prog="pairterm stats", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--log", metavar="FILE", help="log file (default: the platform state dir)")
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="only events from this day on")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="only events up to this day")
+    parser.add_argument("--days", type=int, metavar="N", help="only the last N days (today too)")
     args = parser.parse_args(argv)
     path = Path(args.log).expanduser() if args.log else paths.log_file()
-    report = build_report(path)
+    report = build_report(path, *window(args.since, args.until, args.days))
     if args.json:
         json.dump(report, sys.stdout)
         sys.stdout.write("\n")

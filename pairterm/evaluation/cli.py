@@ -1,7 +1,8 @@
-"""`pairterm eval`: the assistant against a simulated human; `pairterm eval compare`: the table.
+"""`pairterm eval`: the assistant against a simulated human. (`pairterm eval compare`, the
+table of trained rows, is `training.compare`: pairterm/cli.py dispatches it there.)
 
     pairterm eval --corpus humaneval|DIR|RUN [--limit N] [--max-rounds N] [--human-tokens K]
-                  [--lenient-whitespace] [--human-model GGUF] [engine flags] [--json]
+                  [--lenient-whitespace] [--human-model GGUF [--unsafe-exec]] [engine flags] [--json]
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--per-document", action="store_true", help="with --json: include each document's counters"
     )
+    parser.add_argument(
+        "--unsafe-exec",
+        action="store_true",
+        help="--human-model without bubblewrap: run the model's code unsandboxed",
+    )
     return parser
 
 
@@ -123,12 +129,16 @@ def run_eval(
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] == "compare":
-        from pairterm.evaluation.compare import main as compare_main
-
-        return compare_main(argv[1:])
     args = build_parser().parse_args(argv)
     corpus, limit, rules, split, human = environment_from_args(args)
+    if human.model is not None:  # its tests run model-written code: refuse before loading models
+        from pairterm.evaluation import execution
+
+        if args.unsafe_exec:
+            execution.allow_unsafe_exec()
+        if not execution.require_sandbox():
+            print("pairterm eval: warning: model-written code runs unsandboxed (--unsafe-exec)",
+                  file=sys.stderr)  # fmt: skip
     config = config_from_args(args)
     docs = load_corpus(corpus, split, limit)
     summary = run_eval(config, docs, rules, human, f"eval {corpus}")

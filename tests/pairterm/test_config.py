@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pairterm import default_adapter, paths
+from pairterm import paths, shipped_adapter
 from pairterm.argparsing import ArgumentParser
 from pairterm.config import DEFAULT_ETA, add_engine_args, build_config, config_from_args
 from pairterm.errors import UserError
@@ -41,7 +41,7 @@ def test_defaults_without_a_config_file() -> None:
 
 def test_the_shipped_adapter_a_given_one_or_none() -> None:
     shipped = parse(["--adapter", "Empower"])
-    assert (shipped.adapter, shipped.adapter_source) == (default_adapter.ADAPTER_FILE, "shipped")
+    assert (shipped.adapter, shipped.adapter_source) == (shipped_adapter.ADAPTER_FILE, "shipped")
     assert parse(["--adapter", "none"]).adapter is None
     assert parse(["--adapter", "NONE"]).adapter_source == "none"
     given = parse(["--adapter", "/tmp/mine.gguf"])
@@ -49,7 +49,7 @@ def test_the_shipped_adapter_a_given_one_or_none() -> None:
     write_config("""
         adapter = "empower"
     """)
-    assert parse([]).adapter == default_adapter.ADAPTER_FILE
+    assert parse([]).adapter == shipped_adapter.ADAPTER_FILE
     assert parse(["--adapter", "none"]).adapter is None  # the flag beats the file
 
 
@@ -61,17 +61,17 @@ def test_the_default_adapter_only_fits_its_base_model(tmp_path: Path, default_mo
     # the same bytes under another name are the same base model
     copy = tmp_path / "copy.gguf"
     copy.symlink_to(default_model)
-    assert parse(["--model", str(copy), "--adapter", "empower"]).adapter == default_adapter.ADAPTER_FILE
+    assert parse(["--model", str(copy), "--adapter", "empower"]).adapter == shipped_adapter.ADAPTER_FILE
 
 
 def test_shipped_adapter_records_the_installed_base_model(default_model: Path) -> None:
-    record = default_adapter.provenance()
+    record = shipped_adapter.provenance()
     assert record is not None, "pairterm/data/default-adapter.{gguf,json} must ship"
     assert record["base_model"]["sha256"] == file_sha256(default_model)
-    assert record["adapter_sha256"] == file_sha256(default_adapter.ADAPTER_FILE)
+    assert record["adapter_sha256"] == file_sha256(shipped_adapter.ADAPTER_FILE)
     assert record["method"] == "empower" and record["corpus"]["license"] == "PSF-2.0"
     # the adapter really is a LoRA adapter GGUF for this architecture
-    meta = gguf_metadata(default_adapter.ADAPTER_FILE)
+    meta = gguf_metadata(shipped_adapter.ADAPTER_FILE)
     assert meta["general.type"] == "adapter" and meta["adapter.type"] == "lora"
 
 

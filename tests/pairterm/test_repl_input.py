@@ -84,6 +84,7 @@ def test_tracker_counts_deleted_accepted_text_only_while_recent(tmp_path: Path) 
     now[0] += RECENT_S
     tracker.changed("x = ")  # deleted long after: counts as deleted, not as accepted-deleted
     tracker.finish()
+    log.flush()  # the log writes on its own thread
     events = _events(tmp_path / "log.jsonl")
     assert [e["event"] for e in events] == ["proposed", "accepted", "typed", "deleted"]
     assert events[1] == {**events[1], "id": shown.id, "chars": 6, "full": True}
@@ -100,6 +101,7 @@ def test_tracker_dismisses_a_suggestion_typed_over_and_one_left_at_submit(tmp_pa
     tracker.accept(second, 1)  # one word of three: partial, still showing the rest
     tracker.changed("ab")
     tracker.finish()
+    log.flush()  # the log writes on its own thread
     events = [(e["event"], e.get("id"), e.get("full")) for e in _events(tmp_path / "log.jsonl")]
     assert events == [
         ("proposed", first.id, None),

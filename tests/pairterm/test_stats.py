@@ -202,3 +202,39 @@ def test_a_log_with_only_typing_has_no_suggestions_to_show(
     write_log(lines([ev("typed", DAY1, chars=3)]))
     assert cli.main(["stats"]) == 0
     assert "No suggestions logged yet" in capsys.readouterr().out
+
+
+def test_a_window_reads_only_the_months_it_needs_from_a_year_of_logs(
+    utc: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    current = paths.log_file()
+    current.parent.mkdir(parents=True, exist_ok=True)
+    months = [(2025, 12)] + [(2026, m) for m in range(1, 12)]
+    for year, month in months:
+        start = datetime(year, month, 1, 12, tzinfo=UTC).timestamp()
+        body = [proposed(start + i * 60, i, 10, 100.0) for i in range(1, 20001)]
+        raw = lines(body)
+        raw.insert(10000, b"{corrupt\n")  # a parse of this month would report it
+        name = current if (year, month) == (2026, 11) else current.with_name(
+            f"interactions-{year}-{month:02d}.jsonl"
+        )
+        name.write_bytes(b"".join(raw))  # about 4 MB a month
+    assert cli.main(["stats", "--json", "--since", "2026-10-15", "--until", "2026-11-30"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    read = [Path(f).name for f in data["files_read"]]
+    assert read == ["interactions-2026-10.jsonl", "interactions.jsonl"]
+    assert len(data["files_skipped"]) == 10
+    assert data["lines"]["corrupt"] == 2  # the other ten months were never parsed
+    # a month's events run from the 1st 12:01 to the 15th 09:20: October's last 561 count
+    assert data["total"]["shown"] == 20000 + 561 and data["window"]["outside"] == 20000 - 561
+    assert cli.main(["stats", "--json"]) == 0  # no window: the whole year
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"]["shown"] == 12 * 20000 and data["lines"]["corrupt"] == 12
+
+
+def test_a_bad_window_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--since", "yesterday"], ["--days", "0"], ["--since", "2026-02-01",
+                 "--until", "2026-01-01"]):  # fmt: skip
+        assert cli.main(["stats", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("pairterm: error:")

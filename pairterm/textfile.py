@@ -1,20 +1,36 @@
-"""Reading user files honestly: UTF-8 or refuse, never a silent re-encoding; binaries refused."""
+"""Reading user files honestly: never a silent re-encoding; binaries refused.
+
+The editor takes UTF-8 first, like vim's `fileencodings`. A file that is not UTF-8 is still
+text in the 8-bit encodings Western editors meet most: Latin-1 when it has no byte in
+0x80-0x9F (Latin-1 and CP-1252 decode such a file identically, and Latin-1 is the stricter one
+to save back), else CP-1252 when every byte is one CP-1252 defines. A byte CP-1252 leaves
+undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) would be a C1 control character in Latin-1, which real
+text does not hold: such a file, like a file with NUL bytes, is refused. Saving encodes back
+in the file's own encoding, and refuses a character that encoding cannot hold.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pairterm.errors import UserError
 
 BINARY_SNIFF = 8192
+UTF8 = "utf-8"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str  # a Python codec name: "utf-8", "latin-1" or "cp1252"
 
 
 def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:BINARY_SNIFF]
 
 
-def read_text(path: Path) -> str:
-    """The file's text with its newlines untouched; UserError for binary or non-UTF-8 files."""
+def _read_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -25,12 +41,66 @@ def read_text(path: Path) -> str:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     if looks_binary(data):
         raise UserError(f"{path} looks like a binary file; pairterm edits text only")
+    return data
+
+
+def read_text(path: Path) -> str:
+    """The file's text with its newlines untouched; UserError for binary or non-UTF-8 files."""
+    data = _read_bytes(path)
     try:
-        return data.decode("utf-8")
+        return data.decode(UTF8)
     except UnicodeDecodeError as exc:
         raise UserError(
             f"{path} is not valid UTF-8 (byte {exc.start}); pairterm will not re-encode it"
         ) from None
+
+
+def decode(data: bytes, path: Path) -> Decoded:
+    """UTF-8, else Latin-1 or CP-1252 (see the module docstring), else UserError."""
+    try:
+        return Decoded(data.decode(UTF8), UTF8)
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    if not any(0x80 <= b <= 0x9F for b in data):
+        return Decoded(data.decode("latin-1"), "latin-1")
+    try:
+        return Decoded(data.decode("cp1252"), "cp1252")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path} is neither UTF-8 (byte {first_bad}) nor CP-1252/Latin-1 text "
+            f"(byte {exc.start} is 0x{data[exc.start]:02X}); pairterm will not re-encode it"
+        ) from None
+
+
+def read_document(path: Path) -> Decoded:
+    """The file's text and the encoding it is saved back in; UserError when it is not text."""
+    return decode(_read_bytes(path), path)
+
+
+def encode(text: str, encoding: str) -> bytes:
+    """`text` in `encoding`; UserError naming the first character it cannot hold and where."""
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
+        char = text[exc.start]
+        raise UserError(
+            f"{char!r} (U+{ord(char):04X}, line {line}, column {column}) cannot be written "
+            f"in {encoding}; the file keeps its encoding, so remove or replace it"
+        ) from None
+
+
+def check_round_trip(path: Path, text: str) -> None:
+    """Refuse a file the editor would change just by opening and saving it: its document model
+    splits lines on form feeds, U+2028 and the like, and makes mixed newlines uniform."""
+    from textual.document._document import Document
+
+    if Document(text).text != text:
+        raise UserError(
+            f"{path} has mixed newlines or line separators other than \\n and \\r\\n "
+            "(form feed, U+2028, ...); pairterm would rewrite them, so it will not open it"
+        )
 
 
 def offset_of(text: str, line: int, column: int) -> int:

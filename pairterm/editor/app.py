@@ -1,57 +1,49 @@
-"""The editor application: file, engine, ghost text, saving, recovery, and the status bar.
+"""The editor application: it wires the parts together and routes the text areas' events.
 
-Every model call runs in an exclusive thread worker; a keystroke bumps `version`, which both
-cancels the running decode (checked between tokens) and marks its result stale.
+Each part has one job: BufferStack and Buffer (the open files), StatusBar, EngineHost (the
+model's life), SuggestionController (when to ask the model and what it sees), RecoveryKeeper
+(copies that survive a crash), SaveFlow (saving and quitting) and the Ctrl+O file finder.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.timer import Timer
-from textual.widgets import Static, TextArea
+from textual.command import CommandPalette
+from textual.screen import Screen
+from textual.widgets import TextArea
 
 from pairterm.config import EngineConfig
-from pairterm.editor.accepted_spans import AcceptedSpans
+from pairterm.editor.buffers import Buffer, BufferStack
+from pairterm.editor.engine_host import EngineFactory, EngineHost
+from pairterm.editor.file_finder import BufferSwitcher, FileFinder, folder_of
 from pairterm.editor.ghost_area import GhostTextArea
-from pairterm.editor.recovery import RecoveryStore
-from pairterm.editor.savefile import DiskState, atomic_write
-from pairterm.editor.screens import AskPath, Confirm
+from pairterm.editor.recovery import Recoverable, RecoveryKeeper, RecoveryStore
+from pairterm.editor.saving import SaveFlow
+from pairterm.editor.status_bar import StatusBar, StatusFields
 from pairterm.editor.suggestions import SuggestionController
 from pairterm.engine import Engine
 from pairterm.errors import UserError
-from pairterm.interaction_log import RECENT_S, InteractionLog
+from pairterm.interaction_log import InteractionLog
 from pairterm.project_context import gather, relative_name
-from pairterm.syntax_guard import LANGUAGES
-
-HIGHLIGHT_LIMIT = 1_000_000  # characters; tree-sitter re-highlighting gets sluggish beyond
-RECOVERY_DELAY_S = 2.0
-RECOVERY_MAX_WAIT_S = 10.0  # someone typing without pause still gets a recovery copy
-
-EngineFactory = Callable[[EngineConfig], Engine]
-
-
-def language_for(path: Path | None, size: int) -> str | None:
-    if path is None or size > HIGHLIGHT_LIMIT:
-        return None
-    return LANGUAGES.get(path.suffix.lower())
+from pairterm.textfile import UTF8, check_round_trip, read_document
 
 
 class PairtermApp(App[None]):
     TITLE = "pairterm"
-    CSS = """
-    #editor { height: 1fr; border: none; }
-    #status { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
-    """
+    # App CSS outranks TextArea's own focus border, which DEFAULT_CSS would not.
+    CSS = "BufferStack > GhostTextArea { height: 1fr; border: none; }"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+q", "quit_guarded", "Quit", priority=True),
+        Binding("ctrl+o", "open_file", "Open file", priority=True),
+        Binding("ctrl+pagedown", "next_buffer", "Next buffer", priority=True),
+        Binding("ctrl+pageup", "previous_buffer", "Previous buffer", priority=True),
     ]
 
     def __init__(
@@ -63,146 +55,153 @@ class PairtermApp(App[None]):
         log: InteractionLog,
         recovery: RecoveryStore,
         engine_factory: EngineFactory = Engine,
+        encoding: str = UTF8,
+        more: Sequence[tuple[Path, str, str]] = (),
     ) -> None:
+        """`path` (None: untitled) with its `text` and `encoding` is shown first; `more` are
+        further files opened as buffers, each as (path, text, encoding)."""
         super().__init__()
-        self.path = path
-        self.initial_text = text
         self.config = config
         self.ilog = log
         self.recovery = recovery
-        self.engine_factory = engine_factory
-        self.engine: Engine | None = None
+        self.stack = BufferStack()
+        first = self.stack.add(path, text, encoding)
+        for other in more:
+            self.stack.add(*other)
+        first.area.display = True
+        self.stack.active = first
+        self.host = EngineHost(self, engine_factory, self._engine_ready, self._engine_failed,
+                               lambda: self.suggestions.detach())
         self.suggestions = SuggestionController(
             self, lambda: self.editor, log, lambda: self.config.debounce_ms, self._engine_failed,
             self.refresh_status,
         )
-        self.engine_state = "loading model…"
-        self.disk_state = DiskState.of(path) if path else None
-        self.dirty = False
-        self.spans = AcceptedSpans(RECENT_S)
-        self._recovery_timer: Timer | None = None
-        self._recovery_pending_since: float | None = None
+        self.keeper = RecoveryKeeper(self, recovery)
+        self.saving = SaveFlow(self, self.stack, self.keeper, self._saved)
 
-    # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        area = GhostTextArea.code_editor(
-            self.initial_text,
-            language=language_for(self.path, len(self.initial_text)),
-            tab_behavior="indent",
-            soft_wrap=False,
-            id="editor",
-        )
-        yield area
-        yield Static(id="status")
+        yield self.stack
+        yield StatusBar()
+
+    # -- what the rest of the editor reads ------------------------------------------------------
+    @property
+    def buffer(self) -> Buffer:
+        """The active buffer."""
+        assert self.stack.active is not None
+        return self.stack.active
+
+    @property
+    def editor(self) -> GhostTextArea:
+        """The active buffer's text area."""
+        return self.buffer.area
+
+    @property
+    def path(self) -> Path | None:
+        return self.buffer.path
+
+    @property
+    def dirty(self) -> bool:
+        return self.buffer.dirty
+
+    @property
+    def engine(self) -> Engine | None:
+        return self.host.engine
+
+    @property
+    def engine_state(self) -> str:
+        return self.host.state
 
     @property
     def paused(self) -> bool:
         """Esc was pressed: nothing new is proposed until the next edit."""
         return self.suggestions.paused
 
-    @property
-    def editor(self) -> GhostTextArea:
-        return self.query_one("#editor", GhostTextArea)
-
     def on_mount(self) -> None:
-        self.sub_title = str(self.path) if self.path else "untitled"
-        self.editor.focus()
-        self._offer_recovery()
-        self._load_engine()
+        self.switch_to(self.buffer)
+        for buffer in reversed(self.stack.buffers):  # the first one's question on top
+            self.keeper.offer(buffer, self._restore)
+        self.host.load(self.config)
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        area = self.editor
-        row, col = area.cursor_location
-        name = self.path.name if self.path else "untitled"
-        eta = "off" if math.isinf(self.config.eta) else f"{self.config.eta:g} bits"
-        last_ms = self.suggestions.last_latency_ms
-        latency = f"{last_ms:.0f} ms" if last_ms is not None else "– ms"
-        model = self.engine.model_name if self.engine else (self.config.model or "default model")
+        buffer, engine = self.buffer, self.engine
+        row, col = buffer.area.cursor_location
+        model = engine.model_name if engine else (self.config.model or "default model")
         if isinstance(model, Path):
             model = model.name
-        if self.engine and self.engine.adapter_name:
+        if engine and engine.adapter_name:
             default = self.config.adapter_source == "shipped"
-            model = f"{model} + {'Empower adapter' if default else self.engine.adapter_name}"
-        paused = self.suggestions.paused and self.engine
-        state = "paused until next edit (Esc)" if paused else self.engine_state
+            model = f"{model} + {'Empower adapter' if default else engine.adapter_name}"
+        last_ms = self.suggestions.last_latency_ms
+        state = self.host.state
+        if engine and not self.suggestions.automatic:
+            state = "suggestions off (F2)"
+        elif engine and self.suggestions.paused:
+            state = "paused until next edit (Esc)"
         if self.ilog.failure:
             state += f"; {self.ilog.failure}"
-        parts = [f"{name}{' ●' if self.dirty else ''}", f"Ln {row + 1}, Col {col + 1}",
-                 str(model), f"η {eta}", latency, state]
-        if area.language is None and len(self.initial_text) > HIGHLIGHT_LIMIT:
-            parts.append("highlighting off (large file)")
-        self.query_one("#status", Static).update(" │ ".join(parts))
+        count = len(self.stack.buffers)
+        self.query_one(StatusBar).show(StatusFields(
+            name=buffer.name, dirty=buffer.dirty, row=row, col=col, model=str(model),
+            eta="off" if math.isinf(self.config.eta) else f"{self.config.eta:g} bits",
+            latency=f"{last_ms:.0f} ms" if last_ms is not None else "– ms", state=state,
+            encoding=None if buffer.encoding == UTF8 else buffer.encoding,
+            position=f"{self.stack.buffers.index(buffer) + 1}/{count}" if count > 1 else None,
+            notes=["highlighting off (large file)"] if buffer.large else [],
+        ))
 
-    # -- engine ----------------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="load")
-    def _load_engine(self) -> None:
-        try:
-            engine = self.engine_factory(self.config)
-        except UserError as exc:
-            self.call_from_thread(self._engine_failed, str(exc))
-            return
-        except Exception as exc:  # the editor must outlive any failure of the model
-            self.call_from_thread(self._engine_failed, f"{type(exc).__name__}: {exc}")
-            return
-        self.call_from_thread(self._engine_ready, engine)
-
+    # -- the engine ----------------------------------------------------------------------------
     def _engine_ready(self, engine: Engine) -> None:
-        if not self.is_running:
-            engine.close()
-            return
-        self.engine = engine
         self.suggestions.attach(engine)
-        self.engine_state = "suggestions on"
         self.ilog.model = engine.model_name
         self.ilog.adapter = engine.adapter_name
         self._refresh_context()
         self.refresh_status()
 
+    def _engine_failed(self, reason: str) -> None:
+        self.host.failed(reason)
+        self.notify(f"Suggestions off: {reason}", severity="warning", timeout=8)  # in full
+        self.refresh_status()
+
     def _refresh_context(self) -> None:
         """The file's name (its language decides the syntax check) and, for a FIM model, the
-        project files it sees, read off the UI thread; on open and on each save."""
+        project files it sees (the other open buffers first among them), read off the UI
+        thread; on open, on each save and on switching buffers."""
+        path = self.buffer.path
         if self.engine is not None and self.engine.fim is not None:
-            self._gather_context(self.path, self.editor.text)  # unchanged files: no new prefill
+            others = [(b.path, b.area.text) for b in self.stack.buffers
+                      if b.path is not None and b is not self.buffer]
+            text = self.editor.text
+            self.run_worker(lambda: self._gather_context(path, text, others), thread=True,
+                            exclusive=True, group="context")
         else:
-            self.suggestions.set_context([], relative_name(self.path))
+            self.suggestions.set_context([], relative_name(path))
 
-    @work(thread=True, exclusive=True, group="context")
-    def _gather_context(self, path: Path | None, text: str) -> None:
+    def _gather_context(self, path: Path | None, text: str,
+                        others: list[tuple[Path, str]]) -> None:
         try:
-            files = gather(path, text) if self.config.context_tokens > 0 else []
+            files = gather(path, text, others) if self.config.context_tokens > 0 else []
         except OSError:  # an unreadable project never stops editing
             files = []
         self.call_from_thread(self.suggestions.set_context, files, relative_name(path))
 
-    def _engine_failed(self, reason: str) -> None:
-        if self.engine is not None:
-            self.suggestions.detach()
-            self.engine.close()
-            self.engine = None
-        self.engine_state = f"suggestions off: {reason}"
-        self.refresh_status()
-
-    # -- editing events --------------------------------------------------------------------------
+    # -- editing events ------------------------------------------------------------------------
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        self.dirty = True
-        if self.path is not None:
-            now = time.monotonic()
-            if self._recovery_pending_since is None:
-                self._recovery_pending_since = now
-            if now - self._recovery_pending_since < RECOVERY_MAX_WAIT_S:
-                if self._recovery_timer is not None:
-                    self._recovery_timer.stop()
-                self._recovery_timer = self.set_timer(RECOVERY_DELAY_S, self._save_recovery)
+        buffer = self.stack.of(event.text_area)
+        if buffer is None:
+            return
+        buffer.dirty = True
+        self.keeper.changed(buffer)
         self.refresh_status()
 
     def on_ghost_text_area_edited(self, event: GhostTextArea.Edited) -> None:
         now = time.time()
-        hit, hit_id = self.spans.apply_edit(event.top, event.bottom, event.inserted, event.deleted, now)
+        spans = self.buffer.spans
+        hit, hit_id = spans.apply_edit(event.top, event.bottom, event.inserted, event.deleted, now)
         if event.deleted:
             self.ilog.write("deleted", chars=len(event.deleted), accepted_chars=hit, id=hit_id)
         if event.accepted:
-            self.spans.add(event.top, event.inserted, now, self.suggestions.current_id)
+            spans.add(event.top, event.inserted, now, self.suggestions.current_id)
             return
         if event.inserted:
             self.ilog.write("typed", chars=len(event.inserted))
@@ -219,7 +218,7 @@ class PairtermApp(App[None]):
             self.suggestions.schedule()
 
     def on_ghost_text_area_reverted(self, event: GhostTextArea.Reverted) -> None:
-        self.spans.spans.clear()  # undo moves text in ways the spans cannot follow
+        self.buffer.spans.spans.clear()  # undo moves text in ways the spans cannot follow
         self.suggestions.edited()
 
     def on_ghost_text_area_dismissed(self, event: GhostTextArea.Dismissed) -> None:
@@ -231,110 +230,86 @@ class PairtermApp(App[None]):
 
     def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
         area = self.editor
+        if event.text_area is not area:
+            return
         if area.ghost and area.cursor_location != area.ghost_anchor:
             area.clear_ghost("moved")
         self.refresh_status()
 
-    # -- recovery --------------------------------------------------------------------------------
-    def _offer_recovery(self) -> None:
-        if self.path is None:
+    def _restore(self, buffer: Recoverable, text: str) -> None:
+        buffer.area.load_text(text)
+        buffer.dirty = True
+        self.refresh_status()
+
+    # -- buffers -------------------------------------------------------------------------------
+    def open_buffers(self) -> list[Buffer]:
+        return list(self.stack.buffers)
+
+    def project_folder(self) -> Path:
+        return folder_of(self.buffer.path)
+
+    def switch_to(self, buffer: Buffer) -> None:
+        if buffer is not self.stack.active:
+            self.suggestions.cancel()
+        self.stack.activate(buffer)
+        self.sub_title = str(buffer.path) if buffer.path else buffer.name
+        if self.engine is not None:
+            self._refresh_context()
+        self.refresh_status()
+
+    def open_file(self, path: Path) -> None:
+        """Show `path`, opening it as a new buffer unless it is open already."""
+        existing = self.stack.find(path)
+        if existing is not None:
+            self.switch_to(existing)
             return
-        found = self.recovery.load(self.path)
-        if found is None or found.text == self.initial_text:
-            return
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(found.saved_at))
-
-        def answer(recover: bool | None) -> None:
-            if recover:
-                self.editor.load_text(found.text)
-                self.dirty = True
-                self.refresh_status()
-            elif recover is False:  # Esc (None) keeps the copy for next time
-                self.recovery.clear(self.path)  # type: ignore[arg-type]
-
-        self.push_screen(
-            Confirm(f"Unsaved edits to {self.path.name} from {when} were recovered. Restore them?",
-                    yes="Restore", no="Discard"),
-            answer,
-        )
-
-    def _save_recovery(self) -> None:
-        self._recovery_pending_since = None
-        if self.path is not None and self.dirty:
-            self._write_recovery(self.path, self.editor.text)
-
-    @work(thread=True, exclusive=True, group="recovery")
-    def _write_recovery(self, path: Path, text: str) -> None:
         try:
-            self.recovery.write(path, text)
-        except OSError as exc:
-            self.call_from_thread(
-                self.notify, f"Recovery copy not written: {exc.strerror or exc}",
-                severity="warning", timeout=6,
-            )
+            decoded = read_document(path)
+            check_round_trip(path, decoded.text)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        buffer = self.stack.add(path, decoded.text, decoded.encoding)
+        self.call_after_refresh(self.switch_to, buffer)
+        self.call_after_refresh(self.keeper.offer, buffer, self._restore)
 
-    # -- save and quit ---------------------------------------------------------------------------
+    def action_open_file(self) -> None:
+        self.push_screen(CommandPalette(providers=[FileFinder], placeholder="Open file…"))
+
+    def action_switch_buffer(self) -> None:
+        self.push_screen(CommandPalette(providers=[BufferSwitcher], placeholder="Switch to…"))
+
+    def action_next_buffer(self) -> None:
+        target = self.stack.step(1)
+        if target is not None:
+            self.switch_to(target)
+
+    def action_previous_buffer(self) -> None:
+        target = self.stack.step(-1)
+        if target is not None:
+            self.switch_to(target)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Open file", "Find a file of the project (Ctrl+O)",
+                            self.action_open_file)
+        yield SystemCommand("Switch buffer", "Show another open file (Ctrl+PageDown/PageUp)",
+                            self.action_switch_buffer)
+
+    # -- save and quit -------------------------------------------------------------------------
     def action_save(self) -> None:
-        if self.path is None:
-            self.push_screen(AskPath(), self._save_as)
-            return
-        now = DiskState.of(self.path)
-        if self.disk_state is not None and now is not None and now != self.disk_state:
-            self._confirm_overwrite(self.path, "changed on disk since it was opened")
-            return
-        self._write_file(self.path)
+        self.saving.save(self.buffer)
 
-    def _confirm_overwrite(self, path: Path, why: str) -> None:
-        self.push_screen(
-            Confirm(f"{path.name} {why}. Overwrite it?", yes="Overwrite", no="Cancel"),
-            lambda yes: self._write_file(path) if yes else None,
-        )
-
-    def _save_as(self, name: str | None) -> None:
-        if not name:
-            return
-        path = Path(name).expanduser()
-        if path.exists():
-            self._confirm_overwrite(path, "already exists")
-        else:
-            self._write_file(path)
-
-    def _write_file(self, path: Path) -> None:
-        """Write the buffer to `path`; it becomes the buffer's file only once the write worked."""
-        try:
-            self.disk_state = atomic_write(path, self.editor.text.encode("utf-8"))
-        except OSError as exc:
-            self.notify(f"Not saved: {exc.strerror or exc}", severity="error", timeout=8)
-            return
-        if path != self.path:
-            if self.path is not None:
-                self.recovery.clear(self.path)
-            self.path = path
-            self.sub_title = str(path)
-        self.dirty = False
-        if self._recovery_timer is not None:
-            self._recovery_timer.stop()
-        self.recovery.clear(self.path)
-        self.notify(f"Saved {self.path.name}", timeout=2)
-        self._refresh_context()
+    def _saved(self, buffer: Buffer) -> None:
+        if buffer is self.buffer:
+            self.sub_title = str(buffer.path)
+            self._refresh_context()
         self.refresh_status()
 
     def action_quit_guarded(self) -> None:
-        if not self.dirty:
-            self._quit()
-            return
-        name = self.path.name if self.path else "this buffer"
-        self.push_screen(
-            Confirm(f"{name} has unsaved edits. Quit without saving?", yes="Quit", no="Stay"),
-            lambda yes: self._quit(discard=True) if yes else None,
-        )
-
-    def _quit(self, discard: bool = False) -> None:
-        if discard and self.path is not None:
-            self.recovery.clear(self.path)
-        self.workers.cancel_all()
-        self.exit()
+        self.saving.quit()
 
     def on_unmount(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
+        # Whoever reads the log next (stats, a test) must find every event of this session.
+        self.ilog.flush()
+        self.host.close()

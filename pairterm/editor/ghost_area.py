@@ -5,8 +5,10 @@ suggestion in `ghost`, let Textual draw its first line through `suggestion`, and
 remaining lines ourselves as virtual rows under the cursor, pushing the document down while the
 ghost is shown. So a suggestion of several lines is visible in full before it is accepted.
 
-Keys: Tab (or Right) accepts all, Ctrl+Right the next word, Esc dismisses; typing characters
-that match the ghost consumes them without asking the model again.
+Keys: Tab (or Right) accepts all, Ctrl+Right the next word, Ctrl+Down the next line, Esc
+dismisses; typing characters that match the ghost consumes them without asking the model again.
+A ghost is only ever accepted as far as it is on screen: when it appears, the view scrolls to
+show all of it, and what still does not fit stays a ghost after Tab.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 from rich.segment import Segment
 from textual import events
 from textual._cells import cell_len
+from textual._tree_sitter import get_language
 from textual.binding import Binding
 from textual.document._document import Location
+from textual.document._document_navigator import DocumentNavigator
 from textual.events import MouseEvent
 from textual.geometry import Offset, Size
 from textual.message import Message
@@ -23,17 +27,55 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import Edit, EditResult
+from tree_sitter import Query
 
+from pairterm.editor.commands import COMMAND_BINDINGS, EditorCommands
+from pairterm.editor.indent import next_indent
 from pairterm.editor.unwrapped import CachedDocument, CachedSyntaxDocument, UnwrappedDocument
-from pairterm.gate import next_word
-from pairterm.pytext import bracket_delta, code_part
+from pairterm.words import next_word
+
+# One compiled highlight query per language for the life of the process, never freed:
+# tree-sitter 0.26.1 frees the JavaScript and JSON queries twice (a segfault whenever a text area
+# replaced or dropped one), and 0.25 crashes when a parse is cut short, which the syntax guard
+# relies on. Compiling each once is also cheaper than once per opened file.
+_QUERIES: dict[str, Query] = {}
 
 
-class GhostTextArea(TextArea):
+def _highlight_query(language: str, document: CachedSyntaxDocument) -> Query | None:
+    if language not in _QUERIES:
+        source = TextArea._get_builtin_highlight_query(language)
+        if not source:
+            return None
+        _QUERIES[language] = document.prepare_query(source)
+    return _QUERIES[language]
+
+
+def next_line(ghost: str) -> str:
+    """The ghost up to the end of its first line with text (a ghost often starts with "\n")."""
+    end = ghost.find("\n")
+    while end != -1 and not ghost[:end].strip():
+        end = ghost.find("\n", end + 1)
+    return ghost if end == -1 else ghost[:end]
+
+
+class GhostTextArea(EditorCommands, TextArea):
     BINDINGS = [
         Binding("ctrl+home", "document_start", "Start of file", show=False),
         Binding("ctrl+end", "document_end", "End of file", show=False),
+        Binding("right", "cursor_right", "Cursor right; with a suggestion, accept all of it"),
+        Binding("ctrl+right", "cursor_word_right",
+                "Cursor word right; with a suggestion, accept one word"),
+        Binding("ctrl+down", "accept_line", "Accept one line of the suggestion"),
+        Binding("ctrl+z,super+z", "undo", "Undo (an accepted suggestion is one step)"),
+        Binding("ctrl+shift+z", "redo", "Redo"),
+        *COMMAND_BINDINGS,
     ]
+    # Keys its _on_key handles before any binding could (listed by F1 and the README).
+    OTHER_KEYS = (
+        ("tab", "Accept the whole suggestion; without one, indent"),
+        ("escape", "Dismiss the suggestion; none until the next edit"),
+        ("enter", "New line, auto-indented"),
+    )
     ghost: reactive[str] = reactive("", always_update=True)
 
     class Accepted(Message):
@@ -92,20 +134,27 @@ class GhostTextArea(TextArea):
 
     # -- large documents -----------------------------------------------------------------------
     def _set_document(self, text: str, language: str | None) -> None:
-        # Swap in the O(1) line view for the one TextArea would build (O(lines) per edit).
-        import textual.widgets._text_area as text_area_module
-
-        swaps = {"WrappedDocument": UnwrappedDocument, "Document": CachedDocument,
-                 "SyntaxAwareDocument": CachedSyntaxDocument}
-        originals = {name: getattr(text_area_module, name) for name in swaps}
-        for name, replacement in swaps.items():
-            setattr(text_area_module, name, replacement)
-        try:
-            self._widest = None
-            super()._set_document(text, language)
-        finally:
-            for name, original in originals.items():
-                setattr(text_area_module, name, original)
+        # TextArea would build Textual's documents, whose tables cost O(lines) per edit. It
+        # still resolves the language and highlight query, on an empty text (cheap); the text
+        # itself goes into the O(1) views, built here rather than by swapping the names
+        # TextArea looks up in its module (which changed them for every TextArea at once).
+        self._widest = None
+        # Plain, so that Textual compiles no highlight query of its own (see _QUERIES).
+        super()._set_document("", None)
+        self._widest = None  # measured again for the real text (the empty one measured 0)
+        grammar = get_language(language) if language else None
+        document: CachedDocument | CachedSyntaxDocument
+        if grammar is not None:
+            document = CachedSyntaxDocument(text, grammar)
+            self._highlight_query = _highlight_query(language or "", document)
+        else:
+            document = CachedDocument(text)
+        self.document = document
+        self.wrapped_document = UnwrappedDocument(document, tab_width=self.indent_width)
+        self.navigator = DocumentNavigator(self.wrapped_document)
+        self._build_highlight_map()
+        self.move_cursor((0, 0))
+        self._rewrap_and_refresh_virtual_size()
 
     def _line_cells(self, row: int) -> int:
         return cell_len(self.document[row].expandtabs(self.indent_width))
@@ -121,7 +170,9 @@ class GhostTextArea(TextArea):
         if self.suggestion:  # the ghost's first line is drawn past the end of the cursor line
             row = self.cursor_location[0]
             widest = max(widest, self._line_cells(row) + cell_len(self.suggestion))
-        self.virtual_size = Size(widest + self.gutter_width + 1, self.document.line_count)
+        # The ghost's further lines are rows too: the view can scroll to show the last of them.
+        height = self.document.line_count + len(self._extra_rows())
+        self.virtual_size = Size(widest + self.gutter_width + 1, height)
         self._refresh_scrollbars()
 
     # -- state ---------------------------------------------------------------------------------
@@ -130,7 +181,26 @@ class GhostTextArea(TextArea):
         self.suggestion = ghost.split("\n", 1)[0]
         if self._widest is not None:
             self._refresh_size()  # or the part of the ghost past the widest line is cut off
+            self._reveal_ghost()
         self.refresh()
+
+    def _reveal_ghost(self) -> None:
+        """Scroll so that the ghost's last line is on screen (the cursor line stays on it)."""
+        extra = len(self._extra_rows())
+        height = self.scrollable_content_region.height
+        row = self._cursor_row_on_screen()
+        overflow = row + extra - (height - 1)
+        if extra and height > 0 and overflow > 0 and row > 0:
+            self.scroll_to(y=self.scroll_offset.y + min(overflow, row), animate=False,
+                           immediate=True)
+
+    def _visible_ghost(self) -> str:
+        """The part of the ghost that is on screen: all that Tab may insert."""
+        lines = self.ghost.split("\n")
+        room = self.scrollable_content_region.height - 1 - self._cursor_row_on_screen()
+        if room < 0 or room >= len(lines) - 1:
+            return self.ghost
+        return "\n".join(lines[: room + 1])
 
     def clear_ghost(self, how: str | None = None) -> None:
         if self.ghost:
@@ -165,16 +235,9 @@ class GhostTextArea(TextArea):
         # Textual calls TextArea._on_key itself after this (it walks the class hierarchy).
 
     def _next_line_indent(self) -> str:
-        """Enter keeps the line's indentation, one level more after a Python block opener or
-        an open bracket."""
         row, col = self.selection.start
-        line = self.document[row][:col]
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
-        if self.language == "python" and (
-            code_part(line).rstrip().endswith(":") or bracket_delta(line) > 0
-        ):
-            indent += "\t" if self.indent_type == "tabs" else " " * self.indent_width
-        return indent
+        unit = "\t" if self.indent_type == "tabs" else " " * self.indent_width
+        return next_indent(self.document[row][:col], unit, python=self.language == "python")
 
     def action_cursor_right(self, select: bool = False) -> None:
         if self.ghost and not select:
@@ -207,17 +270,27 @@ class GhostTextArea(TextArea):
         self.edit_count += 1
         self.post_message(self.Reverted())
 
+    def action_accept_line(self) -> None:
+        if self.ghost:
+            self.accept_text(next_line(self.ghost))
+        else:
+            self.action_cursor_down()
+
     def accept(self, full: bool) -> None:
-        ghost = self.ghost
-        text = ghost if full else next_word(ghost)
-        if not text:
+        self.accept_text(self._visible_ghost() if full else next_word(self.ghost))
+
+    def accept_text(self, text: str) -> None:
+        """Insert `text`, the start of the ghost, as one undo step of its own."""
+        if not text or not self.ghost.startswith(text):
             return
-        self.post_message(self.Accepted(text, full=text == ghost))
+        self.post_message(self.Accepted(text, full=text == self.ghost))
         self._accepting = True
+        self.history.checkpoint()
         try:
             self.insert(text)
         finally:
             self._accepting = False
+            self.history.checkpoint()
 
     # -- edits ---------------------------------------------------------------------------------
     def edit(self, edit: Edit) -> EditResult:

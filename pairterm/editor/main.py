@@ -1,4 +1,4 @@
-"""`pairterm [FILE]`: open the editor."""
+"""`pairterm [FILE...]`: open the editor."""
 
 from __future__ import annotations
 
@@ -9,19 +9,17 @@ from pairterm.argparsing import ArgumentParser
 from pairterm.config import add_engine_args, config_from_args
 from pairterm.errors import UserError
 from pairterm.interaction_log import InteractionLog
-from pairterm.textfile import read_text
+from pairterm.textfile import UTF8, Decoded, check_round_trip, read_document
 
 
-def check_round_trip(path: Path, text: str) -> None:
-    """Refuse a file the editor would change just by opening and saving it: its document model
-    splits lines on form feeds, U+2028 and the like, and makes mixed newlines uniform."""
-    from textual.document._document import Document
-
-    if Document(text).text != text:
-        raise UserError(
-            f"{path} has mixed newlines or line separators other than \\n and \\r\\n "
-            "(form feed, U+2028, ...); pairterm would rewrite them, so it will not open it"
-        )
+def _open(path: Path) -> Decoded:
+    if path.exists():
+        decoded = read_document(path)
+        check_round_trip(path, decoded.text)
+        return decoded
+    if not path.parent.exists():
+        raise UserError(f"cannot create {path}: directory {path.parent} does not exist")
+    return Decoded("", UTF8)
 
 
 def main(argv: list[str]) -> int:
@@ -30,23 +28,21 @@ def main(argv: list[str]) -> int:
         description="Terminal editor whose local model completes only what is predictable.",
         epilog="Subcommands: suggest, doctor, repl, stats, train, export, eval (each has --help).",
     )
-    parser.add_argument("file", nargs="?", type=Path, help="file to edit (created on save)")
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                        help="files to edit, each in its own buffer (created on save)")
     parser.add_argument("--no-log", action="store_true", help="do not write the interaction log")
     add_engine_args(parser)
     args = parser.parse_args(argv)
     config = config_from_args(args)
-    path: Path | None = args.file
-    text = ""
-    if path is not None:
-        if path.exists():
-            text = read_text(path)
-            check_round_trip(path, text)
-        elif not path.parent.exists():
-            raise UserError(f"cannot create {path}: directory {path.parent} does not exist")
+    files: list[Path] = list(dict.fromkeys(args.files))  # a file named twice opens once
+    opened = [(path, _open(path)) for path in files]  # every refusal before the screen opens
     from pairterm.editor.app import PairtermApp
     from pairterm.editor.recovery import RecoveryStore
 
     log = InteractionLog(paths.log_file() if config.log else None, source="editor")
-    app = PairtermApp(path, text, config, log=log, recovery=RecoveryStore(paths.recovery_dir()))
+    first_path, first = opened[0] if opened else (None, Decoded("", UTF8))
+    app = PairtermApp(first_path, first.text, config, log=log,
+                      recovery=RecoveryStore(paths.recovery_dir()), encoding=first.encoding,
+                      more=[(p, d.text, d.encoding) for p, d in opened[1:]])
     app.run()
     return 0

@@ -1,14 +1,38 @@
-"""Unsaved edits survive a crash: a copy of the buffer in the state dir, keyed by file path."""
+"""Unsaved edits survive a crash: a copy of each dirty buffer in the state dir.
+
+A file's copy is keyed by its absolute path. An untitled buffer's copy is keyed by the folder
+pairterm ran in, the process and the buffer's number; a later `pairterm` without a file in that
+folder offers back the newest copy whose process is gone. The folder is private (0700) and each
+copy 0600: a copy must never be more readable than the file it holds unsaved text of.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from pairterm.editor.savefile import atomic_write
+from pairterm.editor.screens import Confirm
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.timer import Timer
+
+    from pairterm.editor.ghost_area import GhostTextArea
+
+RECOVERY_DELAY_S = 2.0  # a pause in typing this long writes the copy
+RECOVERY_MAX_WAIT_S = 10.0  # someone typing without pause still gets a copy this often
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+UNTITLED = "untitled:"
+
+Key = Path | str  # a file, or an untitled buffer's key from `untitled_key`
 
 
 @dataclass(frozen=True)
@@ -17,27 +41,176 @@ class Recovered:
     saved_at: float
 
 
+def _process_gone(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's process: alive
+        return False
+    return False
+
+
 class RecoveryStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def _file(self, path: Path) -> Path:
-        key = hashlib.sha256(str(path.absolute()).encode("utf-8")).hexdigest()[:24]
-        return self.directory / f"{key}.json"
+    @staticmethod
+    def _name(key: Key) -> str:
+        return str(key.absolute()) if isinstance(key, Path) else key
 
-    def write(self, path: Path, text: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        record = {"path": str(path.absolute()), "saved_at": time.time(), "text": text}
-        atomic_write(self._file(path), json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    def file_for(self, key: Key) -> Path:
+        digest = hashlib.sha256(self._name(key).encode("utf-8")).hexdigest()[:24]
+        return self.directory / f"{digest}.json"
 
-    def load(self, path: Path) -> Recovered | None:
+    @staticmethod
+    def untitled_key(number: int) -> str:
+        return f"{UNTITLED}{os.getpid()}:{number}:{Path.cwd()}"
+
+    def _make_private_dir(self) -> None:
+        missing = [d for d in (self.directory, *self.directory.parents) if not d.exists()]
+        for folder in reversed(missing):  # parents first, each private from its first moment
+            folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        os.chmod(self.directory, PRIVATE_DIR)
+
+    def write(self, key: Key, text: str) -> None:
+        self._make_private_dir()
+        record = {"path": self._name(key), "saved_at": time.time(), "text": text,
+                  "pid": os.getpid(), "cwd": str(Path.cwd())}
+        target = self.file_for(key)
+        atomic_write(target, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        os.chmod(target, PRIVATE_FILE)
+
+    def _read(self, file: Path) -> dict[str, object] | None:
         try:
-            record = json.loads(self._file(path).read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            record = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             return None
-        if record.get("path") != str(path.absolute()) or not isinstance(record.get("text"), str):
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             return None
-        return Recovered(record["text"], float(record.get("saved_at", 0.0)))
+        return record
 
-    def clear(self, path: Path) -> None:
-        self._file(path).unlink(missing_ok=True)
+    def load(self, key: Key) -> Recovered | None:
+        record = self._read(self.file_for(key))
+        if record is None or record.get("path") != self._name(key):
+            return None
+        return Recovered(str(record["text"]), float(record.get("saved_at", 0.0)))  # type: ignore[arg-type]
+
+    def clear(self, key: Key) -> None:
+        self.file_for(key).unlink(missing_ok=True)
+
+    def orphaned_untitled(self, cwd: Path) -> list[tuple[str, Recovered]]:
+        """Copies of untitled buffers started in `cwd` by processes that are gone, newest first."""
+        found: list[tuple[str, Recovered]] = []
+        for file in self.directory.glob("*.json") if self.directory.is_dir() else []:
+            record = self._read(file)
+            if record is None:
+                continue
+            key = str(record.get("path", ""))
+            if (key.startswith(UNTITLED) and record.get("cwd") == str(cwd)
+                    and _process_gone(record.get("pid"))):
+                found.append((key, Recovered(str(record["text"]),
+                                             float(record.get("saved_at", 0.0)))))  # type: ignore[arg-type]
+        return sorted(found, key=lambda item: item[1].saved_at, reverse=True)
+
+
+class Recoverable(Protocol):
+    """What the keeper needs of a buffer."""
+
+    area: GhostTextArea
+    dirty: bool
+    recovery_timer: Timer | None
+    recovery_pending_since: float | None
+
+    @property
+    def recovery_key(self) -> Key: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class RecoveryKeeper:
+    """When each buffer's copy is written, cleared, and offered back."""
+
+    def __init__(self, app: App[None], store: RecoveryStore) -> None:
+        self.app = app
+        self.store = store
+
+    def changed(self, buffer: Recoverable) -> None:
+        now = time.monotonic()
+        if buffer.recovery_pending_since is None:
+            buffer.recovery_pending_since = now
+        if now - buffer.recovery_pending_since < RECOVERY_MAX_WAIT_S:
+            if buffer.recovery_timer is not None:
+                buffer.recovery_timer.stop()
+            buffer.recovery_timer = self.app.set_timer(RECOVERY_DELAY_S,
+                                                       lambda: self.write_now(buffer))
+
+    def _stop(self, buffer: Recoverable) -> None:
+        # Both, or a save followed by steady typing would never write a copy again.
+        if buffer.recovery_timer is not None:
+            buffer.recovery_timer.stop()
+            buffer.recovery_timer = None
+        buffer.recovery_pending_since = None
+
+    def write_now(self, buffer: Recoverable) -> None:
+        self._stop(buffer)
+        if buffer.dirty:
+            key, text = buffer.recovery_key, buffer.area.text
+            self.app.run_worker(lambda: self._write(key, text), thread=True,
+                                group=f"recovery-{self.store.file_for(key).name}", exclusive=True)
+
+    def _write(self, key: Key, text: str) -> None:
+        try:
+            self.store.write(key, text)
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.app.notify, f"Recovery copy not written: {exc.strerror or exc}",
+                severity="warning", timeout=6,
+            )
+
+    def saved(self, buffer: Recoverable, old_key: Key | None = None) -> None:
+        """The buffer is on disk: its copy (under its old key too, after Save As) is not needed."""
+        self._stop(buffer)
+        if old_key is not None:
+            self.store.clear(old_key)
+        self.store.clear(buffer.recovery_key)
+
+    def discard(self, buffer: Recoverable) -> None:
+        self._stop(buffer)
+        self.store.clear(buffer.recovery_key)
+
+    def offer(self, buffer: Recoverable, on_restore: Callable[[Recoverable, str], None]) -> None:
+        """Ask whether to restore the copy left by a crash; Enter restores (the safe answer)."""
+        key: Key = buffer.recovery_key
+        found = self.store.load(key)
+        if isinstance(key, str) and found is None:
+            orphans = self.store.orphaned_untitled(Path.cwd())
+            if not orphans:
+                return
+            key, found = orphans[0]
+        if found is None or found.text == buffer.area.text:
+            return
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(found.saved_at))
+        what = buffer.name if isinstance(key, Path) else "an untitled buffer (in this folder)"
+        recovered, old_key = found, key
+
+        def answer(restore: bool | None) -> None:
+            if restore:
+                on_restore(buffer, recovered.text)
+                if old_key != buffer.recovery_key:  # adopt it: our own copy replaces it
+                    try:
+                        self.store.write(buffer.recovery_key, recovered.text)
+                    except OSError:
+                        return  # keep the old copy rather than none
+                    self.store.clear(old_key)
+            elif restore is False:  # Esc (None) keeps the copy for next time
+                self.store.clear(old_key)
+
+        self.app.push_screen(
+            Confirm(f"Unsaved edits to {what} from {when} were recovered. Restore them?",
+                    yes="Restore", no="Discard", safe="yes"),
+            answer,
+        )

@@ -20,20 +20,25 @@ class Confirm(ModalScreen[bool | None]):
     Confirm Label { column-span: 2; width: 100%; }
     Confirm Button { width: 100%; }
     """
-    # Enter on the focused button must be the safe answer; Esc answers nothing at all.
+    # Enter on the focused button must be the safe answer (`safe`, "no" unless the safe
+    # answer is yes, as for restoring recovered work); Esc answers nothing at all.
     AUTO_FOCUS = "#no"
     BINDINGS = [("y", "answer(True)", "Yes"), ("n", "answer(False)", "No"),
                 ("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No",
+                 safe: str = "no") -> None:
         super().__init__()
-        self.question, self.yes, self.no = question, yes, no
+        self.question, self.yes, self.no, self.safe = question, yes, no, safe
+        self.AUTO_FOCUS = f"#{safe}"
 
     def compose(self) -> ComposeResult:
         with Grid():
             yield Label(self.question, id="question")
-            yield Button(f"{self.yes} (y)", variant="error", id="yes")
-            yield Button(f"{self.no} (n)", variant="primary", id="no")
+            yield Button(f"{self.yes} (y)", id="yes",
+                         variant="primary" if self.safe == "yes" else "error")
+            yield Button(f"{self.no} (n)", id="no",
+                         variant="primary" if self.safe == "no" else "error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

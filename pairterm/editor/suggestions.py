@@ -60,6 +60,9 @@ class SuggestionController:
         self.on_change = on_change  # something the status bar shows changed
         self.source: SuggestionSource | None = None
         self.paused = False  # Esc: nothing new until the next edit
+        # F2: off means the model is asked only when the person asks (Ctrl+Space); the status
+        # bar reads this.
+        self.automatic = True
         self.current_id: int | None = None
         self.last_latency_ms: float | None = None
         self._debounce: Timer | None = None
@@ -93,11 +96,36 @@ class SuggestionController:
     def schedule(self) -> None:
         if self._debounce is not None:
             self._debounce.stop()
-        self._debounce = self.app.set_timer(self.debounce_ms() / 1000.0, self._request)
+        if self.automatic:
+            self._debounce = self.app.set_timer(self.debounce_ms() / 1000.0, self._request)
 
-    def _request(self) -> None:
+    def set_automatic(self, on: bool) -> None:
+        """Turn automatic suggestions on or off; off also takes away the one on screen."""
+        self.automatic = on
+        if not on:
+            if self._debounce is not None:
+                self._debounce.stop()
+            self.cancel()
+            self.area().clear_ghost("off")
+        self.on_change()
+
+    def request_now(self) -> bool:
+        """Ask the model at once, even when automatic suggestions are off or Esc paused them;
+        False when there is no model to ask."""
+        if self.source is None:
+            return False
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.paused = False
+        self._request(asked=True)
+        self.on_change()
+        return True
+
+    def _request(self, asked: bool = False) -> None:
         area = self.area()
-        if self.source is None or self.paused or not area.selection.is_empty:
+        if self.source is None or not area.selection.is_empty:
+            return
+        if not asked and (self.paused or not self.automatic):
             return
         row, col = area.cursor_location
         before, after = text_around(area, row, col)

@@ -1,13 +1,13 @@
-"""When an input is finished and how the next line is indented: pure functions on text."""
+"""When an input is finished, and how the next line is indented (the editor's rule)."""
 
 from __future__ import annotations
 
 import codeop
 
-from pairterm.pytext import bracket_delta, code_part
+from pairterm.editor.indent import dedent_width, next_indent
 
 INDENT = 4
-_DEDENT_AFTER = ("return", "pass", "break", "continue", "raise")
+__all__ = ["INDENT", "dedent_width", "is_complete", "next_indent"]
 
 
 def is_complete(text: str) -> bool:
@@ -27,22 +27,3 @@ def is_complete(text: str) -> bool:
     except (SyntaxError, OverflowError, ValueError):
         return True
     return code is not None
-
-
-def next_indent(line: str) -> str:
-    """The indentation for the line after `line` (the line the cursor leaves on Enter)."""
-    width = len(line) - len(line.lstrip(" "))
-    code = code_part(line).rstrip()
-    if code.endswith(":") or bracket_delta(line) > 0:
-        width += INDENT
-    elif code.strip().split(" ", 1)[0] in _DEDENT_AFTER:
-        width = max(0, width - INDENT)
-    return " " * width
-
-
-def dedent_width(line_before_cursor: str) -> int:
-    """How many spaces Backspace removes at the start of a line: back to the previous stop."""
-    if not line_before_cursor or line_before_cursor.strip(" "):
-        return 0
-    n = len(line_before_cursor)
-    return n - ((n - 1) // INDENT) * INDENT

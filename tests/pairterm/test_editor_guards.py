@@ -60,10 +60,10 @@ async def test_save_as_asks_before_overwriting_and_a_failed_save_keeps_no_name(t
                       engine_factory=lambda c: ScriptedEngine(lambda b, a: ""))  # type: ignore[arg-type,return-value]
     async with app.run_test() as pilot:
         await pilot.press("n", "e", "w")
-        app._save_as(str(tmp_path / "missing-dir" / "x.py"))
+        app.saving.save_as(app.buffer, str(tmp_path / "missing-dir" / "x.py"))
         await pilot.pause(0.05)
         assert app.path is None and app.dirty
-        app._save_as(str(existing))
+        app.saving.save_as(app.buffer, str(existing))
         await pilot.pause(0.05)
         assert isinstance(app.screen, Confirm) and existing.read_text() == "precious\n"
         await pilot.press("n")
@@ -132,4 +132,5 @@ def test_a_log_that_cannot_be_written_switches_itself_off(tmp_path: Path) -> Non
     (tmp_path / "file").write_text("")
     log.path = tmp_path / "file" / "log.jsonl"  # a file where a directory should be
     log.write("typed", chars=1)
+    log.flush()  # the write happens on the log's own thread
     assert log.path is None and log.failure and "interaction log off" in log.failure

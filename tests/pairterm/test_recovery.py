@@ -101,3 +101,136 @@ def _no_model(_: EngineConfig) -> object:
     from pairterm.errors import UserError
 
     raise UserError("no model in this test")
+
+
+def _copies(directory: Path) -> list[dict[str, object]]:
+    import json
+
+    return [json.loads(f.read_text()) for f in directory.glob("*.json")] if directory.is_dir() else []
+
+
+async def test_recovery_copies_go_on_after_a_save(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pairterm.editor import recovery
+
+    monkeypatch.setattr(recovery, "RECOVERY_DELAY_S", 0.5)
+    monkeypatch.setattr(recovery, "RECOVERY_MAX_WAIT_S", 1.0)
+    path = tmp_path / "a.py"
+    path.write_text("x\n")
+    store = RecoveryStore(tmp_path / "rec")
+    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
+                      recovery=store, engine_factory=_no_model)
+    async with app.run_test() as pilot:
+        await pilot.press("a", "ctrl+s")  # saved before the first copy was due
+        await pilot.pause(0.05)
+        assert path.read_text() == "ax\n" and store.load(path) is None
+        await pilot.pause(1.2)  # longer than the longest wait for a copy
+        await pilot.press("b")
+        for _ in range(100):
+            if store.load(path) is not None:
+                break
+            await pilot.pause(0.05)
+        found = store.load(path)
+        assert found is not None and found.text == "abx\n"
+
+
+async def test_enter_on_the_recovery_question_restores(tmp_path: Path) -> None:
+    path = tmp_path / "a.py"
+    path.write_text("x\n")
+    store = RecoveryStore(tmp_path / "rec")
+    store.write(path, "x\nmore\n")
+    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
+                      recovery=store, engine_factory=_no_model)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("enter")
+        await pilot.pause(0.05)
+        assert app.editor.text == "x\nmore\n" and app.dirty
+        assert store.load(path) is not None  # kept until the restored text is saved
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+    assert path.read_text() == "x\nmore\n"
+    assert store.load(path) is None
+
+
+async def test_recovery_copies_are_private(tmp_path: Path) -> None:
+    import stat as st
+
+    path = tmp_path / "secret.py"
+    path.write_text("token = 1\n")
+    os.chmod(path, 0o600)
+    state = tmp_path / "state" / "pairterm" / "recovery"  # none of it exists yet
+    app = PairtermApp(path, "token = 1\n", EngineConfig(), log=InteractionLog(None, "editor"),
+                      recovery=RecoveryStore(state), engine_factory=_no_model)
+    async with app.run_test() as pilot:
+        await pilot.press("x")
+        app.keeper.write_now(app.buffer)  # no need to wait for the pause in typing
+        for _ in range(100):
+            if any(state.glob("*.json")):
+                break
+            await pilot.pause(0.05)
+    [copy] = list(state.glob("*.json"))
+    assert "xtoken" in copy.read_text()
+    assert st.S_IMODE(copy.stat().st_mode) == 0o600
+    assert st.S_IMODE(state.stat().st_mode) == 0o700
+    assert st.S_IMODE(state.parent.stat().st_mode) == 0o700  # created by us: private too
+
+
+UNTITLED_CHILD = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from pathlib import Path
+    from pairterm.config import EngineConfig
+    from pairterm.editor.app import PairtermApp
+    from pairterm.editor.recovery import RecoveryStore
+    from pairterm.errors import UserError
+    from pairterm.interaction_log import InteractionLog
+
+    rec = Path(sys.argv[1])
+
+    def no_model(_):
+        raise UserError("no model in this test")
+
+    async def main():
+        app = PairtermApp(None, "", EngineConfig(), log=InteractionLog(None, "editor"),
+                          recovery=RecoveryStore(rec), engine_factory=no_model)
+        async with app.run_test() as pilot:
+            await pilot.press(*"draft", "enter", *"plan")
+            deadline = time.monotonic() + 30
+            while not any(rec.glob("*.json")) and time.monotonic() < deadline:
+                await pilot.pause(0.1)
+            print("READY" if any(rec.glob("*.json")) else "NO COPY", flush=True)
+            time.sleep(600)  # killed long before this ends
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_an_untitled_buffer_survives_sigkill(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # untitled copies belong to the folder pairterm ran in
+    rec = tmp_path / "recovery"
+    child = subprocess.Popen([sys.executable, "-c", UNTITLED_CHILD, str(rec)], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline() if child.stdout else ""
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert "READY" in line, child.stderr.read() if child.stderr else ""
+    [record] = _copies(rec)
+    assert record["text"] == "draft\nplan" and str(record["path"]).startswith("untitled:")
+
+    app = PairtermApp(None, "", EngineConfig(), log=InteractionLog(None, "editor"),
+                      recovery=RecoveryStore(rec), engine_factory=_no_model)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.editor.text == "draft\nplan" and app.dirty
+        # Adopted: one copy, now this session's, so a second crash still keeps the text.
+        [record] = _copies(rec)
+        assert record["pid"] == os.getpid() and record["text"] == "draft\nplan"

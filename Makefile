@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CODE_MODEL := qwen2.5-coder-0.5b
 
-.PHONY: run test lint clean model
+.PHONY: run test lint clean model sysdeps
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,23 @@ $(STAMP): pyproject.toml Makefile
 model: $(STAMP)
 	$(VENV)/bin/pairterm model install $(CODE_MODEL)
 
-run: $(STAMP) model
+# tmux drives the real-terminal tests; bubblewrap sandboxes model-written code in `pairterm eval
+# --human-model`. Installed from Debian's packages when missing and we may (root); else said so.
+sysdeps:
+	@for pkg in tmux:tmux bwrap:bubblewrap; do \
+	  cmd=$${pkg%%:*}; deb=$${pkg##*:}; \
+	  command -v $$cmd >/dev/null && continue; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q $$deb >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q $$deb >/dev/null; }; \
+	  fi; \
+	  command -v $$cmd >/dev/null || echo "note: $$deb is not installed; the tests that need it will skip"; \
+	done
+
+run: $(STAMP) model sysdeps
 	test -f $(VENV)/demo.py || cp pairterm/data/demo.py $(VENV)/demo.py
 	$(VENV)/bin/pairterm $(VENV)/demo.py
 
-test: $(STAMP) model
+test: $(STAMP) model sysdeps
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/ruff check pairterm training ggml_export tests benchmarks
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider --durations=15
 

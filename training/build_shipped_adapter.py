@@ -19,6 +19,7 @@ import sysconfig
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pairterm import atomic
 from pairterm.argparsing import ArgumentParser
 from pairterm.errors import EXIT_USER_ERROR, UserError
 
@@ -101,12 +102,11 @@ def build(run: Path, install: bool) -> dict[str, object]:
     record_path = run.with_name(run.name + ".json")
     rundir.write_json(record_path, record)
     if install:
-        # copy to a temporary name, then rename: a half-copied adapter must never be loadable
+        # a half-copied adapter must never be loadable
         for src, dst in ((adapter, shipped_adapter.ADAPTER_FILE),
                          (record_path, shipped_adapter.PROVENANCE_FILE)):  # fmt: skip
-            tmp = dst.with_name(dst.name + ".tmp")
-            shutil.copyfile(src, tmp)
-            tmp.replace(dst)
+            with atomic.replacing(dst) as tmp:
+                shutil.copyfile(src, tmp)
     return record
 
 

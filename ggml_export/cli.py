@@ -29,7 +29,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--base", type=Path, default=None,
                    help="base model to use instead of the one run.json names (if it moved)")
     p.add_argument("--verify", action="store_true",
-                   help="compare the exported file in llama.cpp with transformers on held-out code")
+                   help="compare the exported file in llama.cpp with transformers on held-out "
+                        "code (q8_0: beside llama.cpp's own q8_0 of the f16 file)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     return p
@@ -44,13 +45,12 @@ def main(argv: list[str]) -> int:
     result, run, base = export(req)
     status = 0
     if args.verify:
-        from ggml_export.verify import verify
+        from ggml_export.verify import failure_reasons, verify
 
         report = verify(result, run, base, args.out)
         result["verify"] = report
         if not report["passed"]:
-            failed = [k for k, ok in report["checks"].items() if not ok]
-            print(f"pairterm export: verification failed: {', '.join(failed)} "
+            print(f"pairterm export: verification failed: {', '.join(failure_reasons(report))} "
                   f"(file kept at {args.out})", file=sys.stderr)
             status = 1
     if args.json:
@@ -77,6 +77,11 @@ def _print_human(result: dict) -> None:
         print(f"  verify: top1_agreement {v['top1_agreement']:.4f}, max logit diff "
               f"{v['max_logit_diff']:.4f}, greedy identical {v['greedy_identical']}, "
               f"tokenizer identical {v['tokenizer_identical']}")
+        q8 = v.get("llama_cpp_q8_0")
+        if q8:
+            print(f"  q8_0 top1_agreement: ours {q8['ours_top1_agreement']:.4f}, llama.cpp's "
+                  f"quantizer on our f16 {q8['top1_agreement']:.4f}, difference "
+                  f"{q8['difference']:+.4f} (rule: {q8['rule']})")
         avm = v.get("adapter_vs_merged")
         if avm:
             print(f"  adapter on base vs merged: top1 {avm['top1_agreement']:.4f}, "

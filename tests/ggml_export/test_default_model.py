@@ -58,23 +58,21 @@ def test_f16_merged_matches_transformers_and_keeps_tokenizer(real_run, f16_expor
 
 
 def test_q8_0_is_as_faithful_as_llama_cpps_own(real_run, f16_export, tmp_path):
-    """Our Python q8_0 against llama.cpp's quantizer run on the same f16 weights.
+    """verify holds our Python q8_0 to llama.cpp's quantizer run on our f16 file, same positions.
 
-    On this 135M model q8_0 lands near 0.96 top-1 against float32 transformers whoever
-    quantizes (llama.cpp also quantizes the activations), below the issue's 0.97: verify
-    reports that as a failed check, and this test holds us to llama.cpp's own figure.
+    On this 135M model llama.cpp's own q8_0 lands near 0.96 top-1 against float32 transformers
+    (it also quantizes the activations), below the old absolute 0.97: that figure belongs to
+    the model, the difference to llama.cpp's own is what the writer owns.
     """
-    from ggml_export.quantize import quantize
-
     run, reference = real_run
     out = tmp_path / "merged-q8.gguf"
     result, r, b = export(ExportRequest(run=run, out=out, outtype="q8_0"))
-    ours = verify(result, r, b, out, reference=reference, positions=POSITIONS)
-    theirs_file = tmp_path / "llama-cpp-q8.gguf"
-    quantize(f16_export[0], theirs_file, "q8_0")
-    theirs = verify({**result, "quant": "q8_0"}, r, b, theirs_file, reference=reference, positions=POSITIONS)
+    ours = verify(result, r, b, out, reference=reference, positions=POSITIONS,
+                  f16_file=f16_export[0])
+    theirs = ours["llama_cpp_q8_0"]
+    assert ours["passed"], (ours["checks"], theirs)
     assert ours["tokenizer_identical"] and ours["top1_agreement"] >= 0.95
-    assert ours["top1_agreement"] >= theirs["top1_agreement"] - 0.01
+    assert ours["top1_agreement"] >= theirs["top1_agreement"] - 0.005
     assert ours["mean_logit_diff"] <= 1.05 * theirs["mean_logit_diff"]
 
 

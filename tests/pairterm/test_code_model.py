@@ -112,7 +112,10 @@ async def test_the_editor_runs_the_default_code_model_with_fim(tmp_path: Path) -
 
     path = tmp_path / "stats.py"
     path.write_text("def mean(values):\n    total = sum(values)\n    \n    return total / count\n")
-    app = PairtermApp(path, path.read_text(), build_config({}, file=Path(os.devnull)),
+    # No decode time budget: on a loaded machine a time-cut suggestion would arrive in parts
+    # (the continuation follows), and this test is about what the whole suggestion says.
+    config = build_config({"max_decode_ms": 10**9}, file=Path(os.devnull))
+    app = PairtermApp(path, path.read_text(), config,
                       log=InteractionLog(None, "editor"), recovery=RecoveryStore(tmp_path / "r"))
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: app.engine is not None, tries=1000)

@@ -199,7 +199,12 @@ class InteractionLog:
                     self._cond.notify_all()
                     return
             # Outside the lock: write() from the UI thread never waits for the disk.
-            self._write_batch(batch)
+            try:
+                self._write_batch(batch)
+            except Exception as exc:  # noqa: BLE001 - a dead writer would stall every flush
+                self.failure = f"interaction log off: {exc}"
+                self.path = None
+                self._close_fd()
             with self._cond:
                 self._handled += len(batch)
                 self._cond.notify_all()

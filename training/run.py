@@ -114,6 +114,8 @@ def _stored_request(stored: dict) -> TrainRequest:
         request = req.from_json(stored["request"])
     else:  # a run started before requests were stored: its flags, as given
         request = req.from_argv(stored["argv"])
+        if request.budget is None:  # ... and, as in from_json, without the budget it never had
+            request = replace(request, budget="none")
     # absolute: the run may be resumed from another directory
     return replace(request, source=stored["source"])
 

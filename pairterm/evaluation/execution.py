@@ -119,9 +119,11 @@ def require_sandbox() -> bool:
         return True
     if _unsafe_allowed:
         return False
+    fix = ("install bubblewrap (Debian: apt-get install bubblewrap)" if shutil.which("bwrap") is None
+           else "allow unprivileged user namespaces for bwrap")  # fmt: skip
     raise UserError(
-        f"refusing to run model-written code without a sandbox: {problem}; install bubblewrap "
-        "(Debian: apt-get install bubblewrap) or pass --unsafe-exec to run it unsandboxed"
+        f"refusing to run model-written code without a sandbox: {problem}; {fix} "
+        "or pass --unsafe-exec to run it unsandboxed"
     )
 
 

@@ -135,3 +135,25 @@ def test_a_log_that_cannot_be_written_switches_itself_off(tmp_path: Path) -> Non
     log.flush()
     assert log.path is None and log.failure and "interaction log off" in log.failure
     log.write("typed", chars=2)  # still harmless
+
+
+def test_an_unexpected_error_in_the_writer_switches_the_log_off_instead_of_stalling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A writer thread that died silently would leave events piling up and make every flush (and
+    # so every editor quit) wait out its timeout.
+    log = InteractionLog(tmp_path / "log.jsonl", "editor")
+
+    def broken(*_: object) -> None:
+        raise ValueError("unexpected")
+
+    monkeypatch.setattr(log, "_prepare", broken)
+    log.write("typed", chars=1)
+    started = time.monotonic()
+    log.flush()
+    assert time.monotonic() - started < 1.0
+    assert log.path is None and log.failure == "interaction log off: unexpected"
+    log.write("typed", chars=2)
+    started = time.monotonic()
+    log.flush()
+    assert time.monotonic() - started < 1.0

@@ -189,3 +189,16 @@ def test_what_a_resume_may_change() -> None:
             resumed_request(stored, given, sha)
     with pytest.raises(UserError, match="--threads must be at least 1"):
         resumed_request(stored, {"threads": 0}, sha)
+
+
+def test_a_run_from_before_budgets_resumes_without_one(tmp_path: Path) -> None:
+    # run.json of a run started before budgets existed holds only its argv: resuming it must not
+    # put the 30-minute default on it (that would stop it early and change its adapter).
+    from training import run as training_run
+
+    old = {"argv": [str(tmp_path), "--out", str(tmp_path / "run"), "--method", "empower"],
+           "source": str(tmp_path)}
+    request = training_run._stored_request(old)
+    assert training_run.budget_seconds(request) is None
+    new = {**old, "argv": [*old["argv"], "--budget", "10m"]}
+    assert training_run.budget_seconds(training_run._stored_request(new)) == 600

@@ -1,14 +1,13 @@
 """The editor application: it wires the parts together and routes the text areas' events.
 
 Each part has one job: BufferStack and Buffer (the open files), StatusBar, EngineHost (the
-model's life), SuggestionController (when to ask the model and what it sees), RecoveryKeeper
-(copies that survive a crash), SaveFlow (saving and quitting) and the Ctrl+O file finder.
+model's life), SuggestionController (when to ask the model and what it sees), ContextFeed (the
+rest of the project it reads), StudyLog (the interaction log's events), RecoveryKeeper (copies
+that survive a crash), SaveFlow (saving and quitting) and the Ctrl+O file finder.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,17 +19,25 @@ from textual.widgets import TextArea
 
 from pairterm.config import EngineConfig
 from pairterm.editor.buffers import Buffer, BufferStack
+from pairterm.editor.context_feed import ContextFeed
 from pairterm.editor.engine_host import EngineFactory, EngineHost
 from pairterm.editor.file_finder import BufferSwitcher, FileFinder, folder_of
 from pairterm.editor.ghost_area import GhostTextArea
 from pairterm.editor.recovery import Recoverable, RecoveryKeeper, RecoveryStore
 from pairterm.editor.saving import SaveFlow
-from pairterm.editor.status_bar import StatusBar, StatusFields
+from pairterm.editor.status_bar import (
+    StatusBar,
+    StatusFields,
+    describe_eta,
+    describe_latency,
+    describe_model,
+    describe_state,
+)
+from pairterm.editor.study_log import StudyLog
 from pairterm.editor.suggestions import SuggestionController
 from pairterm.engine import Engine
 from pairterm.errors import UserError
 from pairterm.interaction_log import InteractionLog
-from pairterm.project_context import gather, relative_name
 from pairterm.textfile import UTF8, check_round_trip, read_document
 
 
@@ -76,6 +83,8 @@ class PairtermApp(App[None]):
             self, lambda: self.editor, log, lambda: self.config.debounce_ms, self._engine_failed,
             self.refresh_status,
         )
+        self.context = ContextFeed(self, self.suggestions, lambda: self.config.context_tokens)
+        self.study = StudyLog(log)
         self.keeper = RecoveryKeeper(self, recovery)
         self.saving = SaveFlow(self, self.stack, self.keeper, self._saved)
 
@@ -124,27 +133,18 @@ class PairtermApp(App[None]):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        buffer, engine = self.buffer, self.engine
+        buffer, engine, suggestions = self.buffer, self.engine, self.suggestions
         row, col = buffer.area.cursor_location
-        model = engine.model_name if engine else (self.config.model or "default model")
-        if isinstance(model, Path):
-            model = model.name
-        if engine and engine.adapter_name:
-            default = self.config.adapter_source == "shipped"
-            model = f"{model} + {'Empower adapter' if default else engine.adapter_name}"
-        last_ms = self.suggestions.last_latency_ms
-        state = self.host.state
-        if engine and not self.suggestions.automatic:
-            state = "suggestions off (F2)"
-        elif engine and self.suggestions.paused:
-            state = "paused until next edit (Esc)"
-        if self.ilog.failure:
-            state += f"; {self.ilog.failure}"
+        model = describe_model(
+            engine.model_name if engine else (self.config.model or "default model"),
+            engine.adapter_name if engine else None, self.config.adapter_source == "shipped")
+        state = describe_state(self.host.state, engine is not None, suggestions.automatic,
+                               suggestions.paused, self.ilog.failure)
         count = len(self.stack.buffers)
         self.query_one(StatusBar).show(StatusFields(
-            name=buffer.name, dirty=buffer.dirty, row=row, col=col, model=str(model),
-            eta="off" if math.isinf(self.config.eta) else f"{self.config.eta:g} bits",
-            latency=f"{last_ms:.0f} ms" if last_ms is not None else "– ms", state=state,
+            name=buffer.name, dirty=buffer.dirty, row=row, col=col, model=model,
+            eta=describe_eta(self.config.eta),
+            latency=describe_latency(suggestions.last_latency_ms), state=state,
             encoding=None if buffer.encoding == UTF8 else buffer.encoding,
             position=f"{self.stack.buffers.index(buffer) + 1}/{count}" if count > 1 else None,
             notes=["highlighting off (large file)"] if buffer.large else [],
@@ -164,26 +164,9 @@ class PairtermApp(App[None]):
         self.refresh_status()
 
     def _refresh_context(self) -> None:
-        """The file's name (its language decides the syntax check) and, for a FIM model, the
-        project files it sees (the other open buffers first among them), read off the UI
-        thread; on open, on each save and on switching buffers."""
-        path = self.buffer.path
-        if self.engine is not None and self.engine.fim is not None:
-            others = [(b.path, b.area.text) for b in self.stack.buffers
-                      if b.path is not None and b is not self.buffer]
-            text = self.editor.text
-            self.run_worker(lambda: self._gather_context(path, text, others), thread=True,
-                            exclusive=True, group="context")
-        else:
-            self.suggestions.set_context([], relative_name(path))
-
-    def _gather_context(self, path: Path | None, text: str,
-                        others: list[tuple[Path, str]]) -> None:
-        try:
-            files = gather(path, text, others) if self.config.context_tokens > 0 else []
-        except OSError:  # an unreadable project never stops editing
-            files = []
-        self.call_from_thread(self.suggestions.set_context, files, relative_name(path))
+        others = [(b.path, b.area.text) for b in self.stack.buffers
+                  if b.path is not None and b is not self.buffer]
+        self.context.refresh(self.engine, self.buffer.path, self.editor.text, others)
 
     # -- editing events ------------------------------------------------------------------------
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
@@ -195,16 +178,9 @@ class PairtermApp(App[None]):
         self.refresh_status()
 
     def on_ghost_text_area_edited(self, event: GhostTextArea.Edited) -> None:
-        now = time.time()
-        spans = self.buffer.spans
-        hit, hit_id = spans.apply_edit(event.top, event.bottom, event.inserted, event.deleted, now)
-        if event.deleted:
-            self.ilog.write("deleted", chars=len(event.deleted), accepted_chars=hit, id=hit_id)
+        self.study.edited(self.buffer.spans, event, self.suggestions.current_id)
         if event.accepted:
-            spans.add(event.top, event.inserted, now, self.suggestions.current_id)
             return
-        if event.inserted:
-            self.ilog.write("typed", chars=len(event.inserted))
         if event.consumed:
             if not self.editor.ghost:  # typed all of it: look further ahead
                 self.suggestions.schedule()
@@ -212,18 +188,16 @@ class PairtermApp(App[None]):
         self.suggestions.edited()
 
     def on_ghost_text_area_accepted(self, event: GhostTextArea.Accepted) -> None:
-        self.ilog.write("accepted", id=self.suggestions.current_id, chars=len(event.text),
-                        full=event.full)
+        self.study.accepted(event, self.suggestions.current_id)
         if event.full:
             self.suggestions.schedule()
 
     def on_ghost_text_area_reverted(self, event: GhostTextArea.Reverted) -> None:
-        self.buffer.spans.spans.clear()  # undo moves text in ways the spans cannot follow
+        self.study.reverted(self.buffer.spans)
         self.suggestions.edited()
 
     def on_ghost_text_area_dismissed(self, event: GhostTextArea.Dismissed) -> None:
-        if event.had_ghost:
-            self.ilog.write("dismissed", id=self.suggestions.current_id, how=event.how)
+        self.study.dismissed(event, self.suggestions.current_id)
         if event.how == "esc":
             self.suggestions.pause()
             self.refresh_status()

@@ -6,8 +6,10 @@ on. Long model names are shortened first, then the least useful fields dropped.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.cells import cell_len
 from textual import events
@@ -100,3 +102,30 @@ class StatusBar(Static):
 
     def on_resize(self, event: events.Resize) -> None:
         self._draw()
+
+
+def describe_state(host_state: str, engine_loaded: bool, automatic: bool, paused: bool,
+                   log_failure: str | None) -> str:
+    """What the assistant is doing, in the words the status bar shows."""
+    state = host_state
+    if engine_loaded and not automatic:
+        state = "suggestions off (F2)"
+    elif engine_loaded and paused:
+        state = "paused until next edit (Esc)"
+    return f"{state}; {log_failure}" if log_failure else state
+
+
+def describe_model(model: str | Path, adapter: str | None, shipped_adapter: bool) -> str:
+    name = model.name if isinstance(model, Path) else model
+    if adapter:
+        name = f"{name} + {'Empower adapter' if shipped_adapter else adapter}"
+    return name
+
+
+def describe_eta(eta: float) -> str:
+    return "off" if math.isinf(eta) else f"{eta:g} bits"
+
+
+def describe_latency(ms: float | None) -> str:
+    return f"{ms:.0f} ms" if ms is not None else "– ms"
+

@@ -141,7 +141,7 @@ async def test_switch_buffer_is_a_palette_command(tmp_path: Path) -> None:
 
 
 async def test_the_model_sees_the_other_open_buffers(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from pairterm.editor import app as app_module
+    from pairterm.editor import context_feed
 
     seen: list[list[tuple[Path, str]]] = []
 
@@ -149,7 +149,7 @@ async def test_the_model_sees_the_other_open_buffers(tmp_path: Path, monkeypatch
         seen.append(list(open_buffers))
         return []
 
-    monkeypatch.setattr(app_module, "gather", fake_gather)
+    monkeypatch.setattr(context_feed, "gather", fake_gather)
     engine = ScriptedEngine(lambda b, a: "")
     engine.fim = object()  # type: ignore[assignment]
     root = project(tmp_path)

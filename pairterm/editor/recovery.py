@@ -4,6 +4,10 @@ A file's copy is keyed by its absolute path. An untitled buffer's copy is keyed 
 pairterm ran in, the process and the buffer's number; a later `pairterm` without a file in that
 folder offers back the newest copy whose process is gone. The folder is private (0700) and each
 copy 0600: a copy must never be more readable than the file it holds unsaved text of.
+
+A copy the person chose not to restore yet (Esc, or a copy older than its file) is moved aside to
+`<digest>.kept-<time>.json`, a name no session writes to, so this session's own copies, saves and
+quits cannot destroy it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pairterm.atomic import fsync_dir
 from pairterm.editor.savefile import atomic_write
 from pairterm.editor.screens import Confirm
 
@@ -56,6 +62,9 @@ def _process_gone(pid: object) -> bool:
 class RecoveryStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # Held while a finished copy is renamed into place and while a copy is removed, so a
+        # copy's last-moment `wanted` check cannot interleave with a save clearing it.
+        self.lock = threading.RLock()
 
     @staticmethod
     def _name(key: Key) -> str:
@@ -75,13 +84,25 @@ class RecoveryStore:
             folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
         os.chmod(self.directory, PRIVATE_DIR)
 
-    def write(self, key: Key, text: str) -> None:
+    def write(self, key: Key, text: str, wanted: Callable[[], bool] | None = None) -> bool:
+        """Write the copy; with `wanted`, it replaces the old one only if `wanted()` still holds
+        once the slow part is done (checked under `lock`). Returns whether it was written."""
         self._make_private_dir()
         record = {"path": self._name(key), "saved_at": time.time(), "text": text,
                   "pid": os.getpid(), "cwd": str(Path.cwd())}
         target = self.file_for(key)
-        atomic_write(target, json.dumps(record, ensure_ascii=False).encode("utf-8"))
-        os.chmod(target, PRIVATE_FILE)
+        staged = target.with_name(f".{target.stem}.{os.getpid()}-{threading.get_ident()}.pending")
+        try:
+            atomic_write(staged, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+            os.chmod(staged, PRIVATE_FILE)
+            with self.lock:
+                if wanted is not None and not wanted():
+                    return False
+                os.replace(staged, target)
+        finally:
+            staged.unlink(missing_ok=True)
+        fsync_dir(self.directory)
+        return True
 
     def _read(self, file: Path) -> dict[str, object] | None:
         try:
@@ -99,12 +120,29 @@ class RecoveryStore:
         return Recovered(str(record["text"]), float(record.get("saved_at", 0.0)))  # type: ignore[arg-type]
 
     def clear(self, key: Key) -> None:
-        self.file_for(key).unlink(missing_ok=True)
+        with self.lock:
+            self.file_for(key).unlink(missing_ok=True)
+
+    def keep_aside(self, key: Key) -> Path:
+        """Move the copy to a name no session writes to; returns where it now is."""
+        source = self.file_for(key)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        with self.lock:
+            kept = source.with_name(f"{source.stem}.kept-{stamp}.json")
+            n = 1
+            while kept.exists():  # never over an earlier kept copy
+                n += 1
+                kept = source.with_name(f"{source.stem}.kept-{stamp}-{n}.json")
+            os.replace(source, kept)
+        os.chmod(kept, PRIVATE_FILE)
+        return kept
 
     def orphaned_untitled(self, cwd: Path) -> list[tuple[str, Recovered]]:
         """Copies of untitled buffers started in `cwd` by processes that are gone, newest first."""
         found: list[tuple[str, Recovered]] = []
         for file in self.directory.glob("*.json") if self.directory.is_dir() else []:
+            if ".kept-" in file.name:  # set aside on purpose: not offered again
+                continue
             record = self._read(file)
             if record is None:
                 continue
@@ -137,6 +175,21 @@ class RecoveryKeeper:
     def __init__(self, app: App[None], store: RecoveryStore) -> None:
         self.app = app
         self.store = store
+        # Per copy: bumped by each write asked for, each save and each discard. A write still
+        # running in a worker lands only if its ticket is current, so neither an older text nor a
+        # copy of text already saved can appear after the fact.
+        self._tickets: dict[str, int] = {}
+
+    def _next_ticket(self, key: Key) -> int:
+        with self.store.lock:
+            name = self.store.file_for(key).name
+            self._tickets[name] = self._tickets.get(name, 0) + 1
+            return self._tickets[name]
+
+    def _forget(self, key: Key) -> None:
+        with self.store.lock:
+            self._next_ticket(key)
+            self.store.clear(key)
 
     def changed(self, buffer: Recoverable) -> None:
         now = time.monotonic()
@@ -159,12 +212,14 @@ class RecoveryKeeper:
         self._stop(buffer)
         if buffer.dirty:
             key, text = buffer.recovery_key, buffer.area.text
-            self.app.run_worker(lambda: self._write(key, text), thread=True,
+            ticket = self._next_ticket(key)
+            self.app.run_worker(lambda: self._write(key, text, ticket), thread=True,
                                 group=f"recovery-{self.store.file_for(key).name}", exclusive=True)
 
-    def _write(self, key: Key, text: str) -> None:
+    def _write(self, key: Key, text: str, ticket: int) -> None:
+        name = self.store.file_for(key).name
         try:
-            self.store.write(key, text)
+            self.store.write(key, text, wanted=lambda: self._tickets.get(name) == ticket)
         except OSError as exc:
             self.app.call_from_thread(
                 self.app.notify, f"Recovery copy not written: {exc.strerror or exc}",
@@ -175,15 +230,25 @@ class RecoveryKeeper:
         """The buffer is on disk: its copy (under its old key too, after Save As) is not needed."""
         self._stop(buffer)
         if old_key is not None:
-            self.store.clear(old_key)
-        self.store.clear(buffer.recovery_key)
+            self._forget(old_key)
+        self._forget(buffer.recovery_key)
 
     def discard(self, buffer: Recoverable) -> None:
         self._stop(buffer)
-        self.store.clear(buffer.recovery_key)
+        self._forget(buffer.recovery_key)
+
+    def _keep_aside(self, key: Key, what: str) -> None:
+        try:
+            kept = self.store.keep_aside(key)
+        except OSError as exc:
+            self.app.notify(f"Recovered edits to {what} could not be set aside: "
+                            f"{exc.strerror or exc}", severity="warning", timeout=10)
+            return
+        self.app.notify(f"Recovered edits to {what} kept in {kept}", timeout=10)
 
     def offer(self, buffer: Recoverable, on_restore: Callable[[Recoverable, str], None]) -> None:
-        """Ask whether to restore the copy left by a crash; Enter restores (the safe answer)."""
+        """Ask whether to restore the copy left by a crash. Enter restores (the safe answer),
+        unless the file changed on disk after the copy was made: then Enter keeps the file."""
         key: Key = buffer.recovery_key
         found = self.store.load(key)
         if isinstance(key, str) and found is None:
@@ -196,6 +261,7 @@ class RecoveryKeeper:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(found.saved_at))
         what = buffer.name if isinstance(key, Path) else "an untitled buffer (in this folder)"
         recovered, old_key = found, key
+        stale = isinstance(key, Path) and _modified_after(key, found.saved_at)
 
         def answer(restore: bool | None) -> None:
             if restore:
@@ -206,11 +272,26 @@ class RecoveryKeeper:
                     except OSError:
                         return  # keep the old copy rather than none
                     self.store.clear(old_key)
-            elif restore is False:  # Esc (None) keeps the copy for next time
+            elif restore is False and not stale:
                 self.store.clear(old_key)
+            elif old_key == buffer.recovery_key:
+                # This session's own copies would overwrite it and its save or quit delete it.
+                self._keep_aside(old_key, what)
+            # else: an orphan's key is never written by us, so it waits there for next time
 
-        self.app.push_screen(
-            Confirm(f"Unsaved edits to {what} from {when} were recovered. Restore them?",
-                    yes="Restore", no="Discard", safe="yes"),
-            answer,
-        )
+        if stale:
+            question = Confirm(
+                f"Unsaved edits to {what} from {when} were recovered, but {buffer.name} changed "
+                "on disk after this copy was made. Restore the older copy over it?",
+                yes="Restore", no="Keep file", safe="no")
+        else:
+            question = Confirm(f"Unsaved edits to {what} from {when} were recovered. "
+                               "Restore them?", yes="Restore", no="Discard", safe="yes")
+        self.app.push_screen(question, answer)
+
+
+def _modified_after(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime > moment
+    except OSError:  # gone or unreadable: nothing on disk to protect
+        return False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -234,3 +236,133 @@ async def test_an_untitled_buffer_survives_sigkill(tmp_path: Path, monkeypatch) 
         # Adopted: one copy, now this session's, so a second crash still keeps the text.
         [record] = _copies(rec)
         assert record["pid"] == os.getpid() and record["text"] == "draft\nplan"
+
+
+def _messages(app: PairtermApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def _kept(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.kept-*.json"))
+
+
+async def test_escape_keeps_the_crashed_copy_through_edits_and_a_save(tmp_path: Path,
+                                                                       monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pairterm.editor import recovery
+
+    monkeypatch.setattr(recovery, "RECOVERY_DELAY_S", 0.2)
+    path = tmp_path / "a.py"
+    path.write_text("x\n")
+    store = RecoveryStore(tmp_path / "rec")
+    store.write(path, "x\ncrashed work\n")
+    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
+                      recovery=store, engine_factory=_no_model)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        assert app.editor.text == "x\n"
+        await pilot.press("z")
+        for _ in range(100):  # this session's own copy, written under the same key
+            found = store.load(path)
+            if found is not None and found.text == "zx\n":
+                break
+            await pilot.pause(0.05)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        messages = _messages(app)
+    assert path.read_text() == "zx\n" and store.load(path) is None
+    [kept] = _kept(store.directory)
+    assert json.loads(kept.read_text())["text"] == "x\ncrashed work\n"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert any(str(kept) in m for m in messages), messages
+
+
+async def test_a_copy_older_than_its_file_is_not_restored_by_enter(tmp_path: Path) -> None:
+    path = tmp_path / "a.py"
+    path.write_text("x\n")
+    store = RecoveryStore(tmp_path / "rec")
+    store.write(path, "x\nold copy\n")
+    path.write_text("newer from git\n")  # e.g. a checkout after the crash
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    app = PairtermApp(path, path.read_text(), EngineConfig(), log=InteractionLog(None, "editor"),
+                      recovery=store, engine_factory=_no_model)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, Confirm)
+        assert "changed on disk after this copy was made" in app.screen.question
+        await pilot.press("enter")
+        await pilot.pause(0.05)
+        assert app.editor.text == "newer from git\n" and not app.dirty
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        messages = _messages(app)
+    assert path.read_text() == "newer from git\n"
+    [kept] = _kept(store.directory)
+    assert json.loads(kept.read_text())["text"] == "x\nold copy\n"
+    assert any(str(kept) in m for m in messages), messages
+
+
+async def test_no_keeps_a_copy_older_than_its_file_and_restore_still_works(tmp_path: Path) -> None:
+    path = tmp_path / "a.py"
+    for answer, expected in (("n", "newer\n"), ("y", "x\nold copy\n")):
+        path.write_text("x\n")
+        store = RecoveryStore(tmp_path / f"rec-{answer}")
+        store.write(path, "x\nold copy\n")
+        path.write_text("newer\n")
+        later = time.time() + 5
+        os.utime(path, (later, later))
+        app = PairtermApp(path, "newer\n", EngineConfig(), log=InteractionLog(None, "editor"),
+                          recovery=store, engine_factory=_no_model)
+        async with app.run_test() as pilot:
+            await pilot.pause(0.1)
+            await pilot.press(answer)
+            await pilot.pause(0.05)
+            assert app.editor.text == expected
+        kept = [json.loads(f.read_text())["text"] for f in _kept(store.directory)]
+        assert kept == (["x\nold copy\n"] if answer == "n" else [])
+
+
+async def test_a_save_during_a_slow_copy_write_leaves_no_copy(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from pairterm.editor import recovery
+
+    inside, done = threading.Event(), threading.Event()
+    real_write = recovery.atomic_write
+
+    def slow_write(target: Path, data: bytes) -> object:
+        inside.set()
+        time.sleep(0.8)  # the save below happens in here
+        try:
+            return real_write(target, data)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(recovery, "atomic_write", slow_write)
+    path = tmp_path / "a.py"
+    path.write_text("x\n")
+    store = RecoveryStore(tmp_path / "rec")
+    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
+                      recovery=store, engine_factory=_no_model)
+    async with app.run_test() as pilot:
+        await pilot.press("a")
+        app.keeper.write_now(app.buffer)
+        for _ in range(100):
+            if inside.is_set():
+                break
+            await pilot.pause(0.02)
+        assert inside.is_set() and not done.is_set()
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.05)
+        assert path.read_text() == "ax\n" and not done.is_set()
+        for _ in range(100):
+            if done.is_set():
+                break
+            await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    assert done.is_set()
+    assert store.load(path) is None and _copies(store.directory) == []
+    assert [f.name for f in store.directory.iterdir()] == []  # no staged leftovers either

@@ -24,6 +24,9 @@ from pairterm.errors import UserError
 
 MEMORY_LIMIT_BYTES = 2 * 1024**3
 FILE_SIZE_LIMIT_BYTES = 64 * 1024**2
+# All the program may write, in its directory and in /tmp each: both are memory-backed tmpfs
+# of this size, so many files under the per-file limit cannot fill the host's disk or memory.
+DISK_LIMIT_BYTES = 128 * 1024**2
 PROCESS_LIMIT = 64
 NOBODY = 65534
 SANDBOX_DIR = "/sandbox"
@@ -70,7 +73,8 @@ def _bwrap_args(bwrap: str, workdir: Path) -> list[str]:
     args = [bwrap, "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid",
             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--clearenv",
             "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]  # fmt: skip
+            "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--size", str(DISK_LIMIT_BYTES), "--tmpfs", "/tmp"]  # fmt: skip
     if root:
         # bwrap run by root: the child keeps just enough to become nobody, and no user
         # namespace (nobody would not be mapped in it).
@@ -88,7 +92,9 @@ def _bwrap_args(bwrap: str, workdir: Path) -> list[str]:
         args += ["--perms", "0755", "--dir", str(Path(PYTHON_DIR).parent)]
         args += ["--ro-bind", str(prefix), PYTHON_DIR]
         python = Path(PYTHON_DIR) / python.relative_to(prefix)
-    args += ["--bind", str(workdir), SANDBOX_DIR, "--chdir", SANDBOX_DIR,
+    args += ["--perms", "1777", "--size", str(DISK_LIMIT_BYTES), "--tmpfs", SANDBOX_DIR,
+             "--ro-bind", str(workdir / "candidate.py"), f"{SANDBOX_DIR}/candidate.py",
+             "--chdir", SANDBOX_DIR,
              "--setenv", "HOME", SANDBOX_DIR, "--setenv", "PATH", "/usr/bin:/bin", "--"]  # fmt: skip
     return args + [str(python), "-I", "-S", "-c", PROLOGUE, "drop", f"{SANDBOX_DIR}/candidate.py"]
 

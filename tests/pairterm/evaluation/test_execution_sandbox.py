@@ -110,3 +110,12 @@ def test_eval_with_a_human_model_refuses_without_bwrap_unless_unsafe_exec(tmp_pa
     # past the sandbox check: it now stops at the missing model, a different one-line error
     assert "refusing" not in unsafe.stderr and "unsandboxed" in unsafe.stderr
     assert unsafe.returncode == 2 and str(missing) in unsafe.stderr
+
+
+@needs_bwrap
+def test_many_files_under_the_size_limit_cannot_fill_the_disk(tmp_path: Path) -> None:
+    # Four 60 MB files pass the per-file limit; together they exceed what the sandbox may write,
+    # in its own directory and in /tmp alike (unsandboxed, both programs succeed).
+    write = "for n in range(4):\n    with open({!r} + str(n), 'w') as fh:\n        fh.write('x' * 60 * 2**20)\nreturn 0"
+    assert run(write.format("f")) is False
+    assert run(write.format("/tmp/f")) is False

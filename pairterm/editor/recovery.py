@@ -47,8 +47,30 @@ class Recovered:
     saved_at: float
 
 
-def _process_gone(pid: object) -> bool:
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:  # not Linux: the process check alone
+        return None
+
+
+def _start_time(pid: int) -> str | None:
+    """When `pid` started (clock ticks since boot), so a reused pid is told from the original."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # field 22; the name before ")" may hold spaces
+
+
+def _process_gone(pid: object, boot: object = None, started: object = None) -> bool:
+    """Whether the process that wrote a copy has ended. After a reboot, or once its pid belongs
+    to another process, it has, whatever `kill` says (a power cut is what recovery is for)."""
     if not isinstance(pid, int) or pid <= 0:
+        return True
+    if boot is not None and boot != _boot_id():
+        return True
+    if started is not None and _start_time(pid) not in (None, started):
         return True
     try:
         os.kill(pid, 0)
@@ -89,7 +111,8 @@ class RecoveryStore:
         once the slow part is done (checked under `lock`). Returns whether it was written."""
         self._make_private_dir()
         record = {"path": self._name(key), "saved_at": time.time(), "text": text,
-                  "pid": os.getpid(), "cwd": str(Path.cwd())}
+                  "pid": os.getpid(), "cwd": str(Path.cwd()), "boot": _boot_id(),
+                  "started": _start_time(os.getpid())}
         target = self.file_for(key)
         staged = target.with_name(f".{target.stem}.{os.getpid()}-{threading.get_ident()}.pending")
         try:
@@ -148,7 +171,8 @@ class RecoveryStore:
                 continue
             key = str(record.get("path", ""))
             if (key.startswith(UNTITLED) and record.get("cwd") == str(cwd)
-                    and _process_gone(record.get("pid"))):
+                    and _process_gone(record.get("pid"), record.get("boot"),
+                                      record.get("started"))):
                 found.append((key, Recovered(str(record["text"]),
                                              float(record.get("saved_at", 0.0)))))  # type: ignore[arg-type]
         return sorted(found, key=lambda item: item[1].saved_at, reverse=True)

@@ -12,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from pairterm.config import EngineConfig
 from pairterm.editor.app import PairtermApp
 from pairterm.editor.recovery import RecoveryStore
@@ -366,3 +368,21 @@ async def test_a_save_during_a_slow_copy_write_leaves_no_copy(tmp_path: Path, mo
     assert done.is_set()
     assert store.load(path) is None and _copies(store.directory) == []
     assert [f.name for f in store.directory.iterdir()] == []  # no staged leftovers either
+
+
+def test_an_untitled_copy_is_offered_after_a_reboot_even_if_its_pid_is_alive_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a power cut the old pid may belong to a live process by now; the copy is still an
+    # orphan, told apart by the boot id and the process's start time.
+    monkeypatch.chdir(tmp_path)
+    store = RecoveryStore(tmp_path / "recovery")
+    key = store.untitled_key(1)
+    store.write(key, "notes")
+    assert store.orphaned_untitled(tmp_path) == []  # its process (this one) is alive
+    file = store.file_for(key)
+    record = json.loads(file.read_text())
+    for changed in ({"boot": "another-boot"}, {"started": "1"}):
+        file.write_text(json.dumps({**record, **changed}))
+        [(found_key, found)] = store.orphaned_untitled(tmp_path)
+        assert found_key == key and found.text == "notes"

@@ -77,6 +77,23 @@ def read_document(path: Path) -> Decoded:
     return decode(_read_bytes(path), path)
 
 
+def save_encoding(text: str, encoding: str) -> str:
+    """The encoding `text` is saved in: its own, except that a Latin-1 file widens to CP-1252
+    when it needs a character only CP-1252 has (€, curly quotes, dashes). A file opened as
+    Latin-1 has no byte in 0x80-0x9F, where alone the two differ, so every byte it had is
+    written back unchanged."""
+    if encoding == "latin-1":
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            try:
+                text.encode("cp1252")
+            except UnicodeEncodeError:
+                return encoding  # neither holds it: encode() says which character
+            return "cp1252"
+    return encoding
+
+
 def encode(text: str, encoding: str) -> bytes:
     """`text` in `encoding`; UserError naming the first character it cannot hold and where."""
     try:

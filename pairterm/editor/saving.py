@@ -12,7 +12,7 @@ from pairterm.editor.recovery import RecoveryKeeper
 from pairterm.editor.savefile import DiskState, atomic_write
 from pairterm.editor.screens import AskPath, Confirm
 from pairterm.errors import UserError
-from pairterm.textfile import encode
+from pairterm.textfile import encode, save_encoding
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -54,7 +54,8 @@ class SaveFlow:
     def write(self, buffer: Buffer, path: Path) -> None:
         """Write the buffer to `path`; it becomes the buffer's file only once the write worked."""
         try:
-            data = encode(buffer.area.text, buffer.encoding)
+            encoding = save_encoding(buffer.area.text, buffer.encoding)
+            data = encode(buffer.area.text, encoding)
             buffer.disk_state = atomic_write(path, data)
         except UserError as exc:
             self.app.notify(f"Not saved: {exc}", severity="error", timeout=10)
@@ -62,6 +63,10 @@ class SaveFlow:
         except OSError as exc:
             self.app.notify(f"Not saved: {exc.strerror or exc}", severity="error", timeout=8)
             return
+        if encoding != buffer.encoding:
+            self.app.notify(f"{path.name} is now saved as {encoding}: {buffer.encoding} cannot "
+                            "hold what was typed; every byte it had is unchanged", timeout=6)
+            buffer.encoding = encoding
         old_key = buffer.recovery_key
         buffer.path = path
         buffer.dirty = False

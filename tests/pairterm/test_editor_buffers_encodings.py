@@ -68,13 +68,29 @@ async def test_a_character_the_encoding_cannot_hold_is_refused_and_nothing_is_lo
     app = make(path)
     async with app.run_test(size=(100, 20)) as pilot:
         await pilot.press("ctrl+end")
-        app.editor.insert("€")  # not in Latin-1 (it is CP-1252's 0x80)
+        app.editor.insert("→")  # neither in Latin-1 nor in CP-1252
         await pilot.press("ctrl+s")
         await pilot.pause(0.1)
         assert path.read_bytes() == LATIN1  # not re-encoded, not written
-        assert app.dirty and app.editor.text.endswith("€")
+        assert app.dirty and app.editor.text.endswith("→")
         messages = [n.message for n in app._notifications]
-        assert any("U+20AC" in m and "latin-1" in m and "line 2" in m for m in messages)
+        assert any("U+2192" in m and "latin-1" in m and "line 2" in m for m in messages)
+
+
+async def test_a_latin1_file_that_needs_a_cp1252_character_widens_to_cp1252(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "f.py", LATIN1)
+    app = make(path)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await pilot.press("ctrl+end")
+        app.editor.insert("# 10 €\n")  # not in Latin-1; CP-1252's 0x80
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert not app.dirty
+        assert "cp1252" in str(app.query_one("#status").render())
+    # every byte the file had is unchanged: the two encodings agree outside 0x80-0x9F
+    assert path.read_bytes() == LATIN1 + b"# 10 \x80\n"
 
 
 def test_the_editor_command_opens_a_latin1_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

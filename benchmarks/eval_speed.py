@@ -6,7 +6,8 @@ prefills what was appended since the last), and once with the context cleared be
 round (the bare baseline: every suggestion prefills its whole prompt). Both runs must produce the
 same sessions; the ratio of their speeds is the cache's contribution.
 
-    .venv/bin/python benchmarks/eval_speed.py [--limit 10] [--max-rounds 50] [--threads N] [--json]
+    .venv/bin/python benchmarks/eval_speed.py [--limit 10] [--max-rounds 50] [--threads N]
+                                              [--model NAME|GGUF] [--json]
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
-from pairterm.config import EngineConfig
+from pairterm.config import build_config
 from pairterm.engine import Engine
 from pairterm.evaluation.corpus import load_humaneval
 from pairterm.evaluation.engine_side import EngineAssistant, EngineTokens
@@ -51,11 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-rounds", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--eta", type=float, default=math.inf, help="runtime gate (default: off)")
+    p.add_argument("--model", default=None, help="a model name or GGUF (default: the default)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     docs = load_humaneval(args.limit)
     rules = Rules(max_rounds=args.max_rounds)
-    engine = Engine(EngineConfig(threads=args.threads, eta=args.eta, log=False))
+    config = build_config({"threads": args.threads, "eta": args.eta, "log": False,
+                           "model": args.model, "adapter": "none"}, file=Path("/dev/null"))
+    engine = Engine(config)
     try:
         warm = measure(engine, False, docs, rules)
         cold = measure(engine, True, docs, rules)
@@ -63,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.close()
     same = warm.pop("sessions") == cold.pop("sessions")
     report = {
+        "model": engine.model_name,
         "documents": len(docs),
         "rounds": warm["rounds"],
         "threads": args.threads,

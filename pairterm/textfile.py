@@ -73,32 +73,27 @@ def decode(data: bytes, path: Path) -> Decoded:
 
 
 def read_document(path: Path) -> Decoded:
-    """The file's text and the encoding it is saved back in; UserError when it is not text."""
-    return decode(_read_bytes(path), path)
+    """The file's text and the encoding it is saved back in, for the editor; UserError when it
+    is not text or the editor could not save it back unchanged (`check_round_trip`)."""
+    decoded = decode(_read_bytes(path), path)
+    check_round_trip(path, decoded.text)
+    return decoded
 
 
-def save_encoding(text: str, encoding: str) -> str:
-    """The encoding `text` is saved in: its own, except that a Latin-1 file widens to CP-1252
-    when it needs a character only CP-1252 has (€, curly quotes, dashes). A file opened as
-    Latin-1 has no byte in 0x80-0x9F, where alone the two differ, so every byte it had is
-    written back unchanged."""
-    if encoding == "latin-1":
-        try:
-            text.encode("latin-1")
-        except UnicodeEncodeError:
-            try:
-                text.encode("cp1252")
-            except UnicodeEncodeError:
-                return encoding  # neither holds it: encode() says which character
-            return "cp1252"
-    return encoding
-
-
-def encode(text: str, encoding: str) -> bytes:
-    """`text` in `encoding`; UserError naming the first character it cannot hold and where."""
+def encode_for_save(text: str, encoding: str) -> tuple[bytes, str]:
+    """`text` as saved, and the encoding it was saved in: the file's own, except that a Latin-1
+    file widens to CP-1252 when it needs a character only CP-1252 has (€, curly quotes,
+    dashes). A file opened as Latin-1 has no byte in 0x80-0x9F, where alone the two differ, so
+    every byte it had is written back unchanged. UserError naming the first character the
+    file's encoding cannot hold, and where."""
     try:
-        return text.encode(encoding)
+        return text.encode(encoding), encoding
     except UnicodeEncodeError as exc:
+        if encoding == "latin-1":
+            try:
+                return text.encode("cp1252"), "cp1252"
+            except UnicodeEncodeError:
+                pass
         line = text.count("\n", 0, exc.start) + 1
         column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
         char = text[exc.start]

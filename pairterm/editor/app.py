@@ -38,7 +38,7 @@ from pairterm.editor.suggestions import SuggestionController
 from pairterm.engine import Engine
 from pairterm.errors import UserError
 from pairterm.interaction_log import InteractionLog
-from pairterm.textfile import UTF8, check_round_trip, read_document
+from pairterm.textfile import UTF8, read_document
 
 
 class PairtermApp(App[None]):
@@ -239,7 +239,6 @@ class PairtermApp(App[None]):
             return
         try:
             decoded = read_document(path)
-            check_round_trip(path, decoded.text)
         except UserError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return

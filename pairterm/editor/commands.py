@@ -54,23 +54,29 @@ class EditorCommands:
         return self
 
     # -- bars ------------------------------------------------------------------------------------
+    def _close_bars(self) -> None:
+        area = self._area()
+        if area.parent is not None:
+            for bar in area.parent.query(PromptBar):
+                if bar.area is area:
+                    bar.remove()
+
     def _open_bar(self, bar: PromptBar) -> None:
         area = self._area()
-        parent = area.parent
-        if parent is None:
+        if area.parent is None:
             return
-        for old in parent.query(PromptBar):
-            if old.area is area:
-                old.remove()
-        parent.mount(bar, after=area)
+        self._close_bars()
+        area.parent.mount(bar, after=area)
+
+    def _find_bar(self, replace: bool) -> None:
+        area = self._area()
+        self._open_bar(FindBar(area, replace=replace, query=area.selected_text or self.search_query))
 
     def action_find(self) -> None:
-        area = self._area()
-        self._open_bar(FindBar(area, replace=False, query=area.selected_text or self.search_query))
+        self._find_bar(replace=False)
 
     def action_replace(self) -> None:
-        area = self._area()
-        self._open_bar(FindBar(area, replace=True, query=area.selected_text or self.search_query))
+        self._find_bar(replace=True)
 
     def action_goto_line(self) -> None:
         self._open_bar(GoToBar(self._area()))
@@ -91,11 +97,7 @@ class EditorCommands:
 
     def on_hide(self) -> None:
         # Another buffer is shown: its bars would search this one, so they go.
-        area = self._area()
-        if area.parent is not None:
-            for bar in area.parent.query(PromptBar):
-                if bar.area is area:
-                    bar.remove()
+        self._close_bars()
 
     # -- comments --------------------------------------------------------------------------------
     def action_toggle_comment(self) -> None:

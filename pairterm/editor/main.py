@@ -9,13 +9,12 @@ from pairterm.argparsing import ArgumentParser
 from pairterm.config import add_engine_args, config_from_args
 from pairterm.errors import UserError
 from pairterm.interaction_log import InteractionLog
-from pairterm.textfile import UTF8, Decoded, check_round_trip, read_document
+from pairterm.textfile import UTF8, Decoded, read_document
 
 
 def _open(path: Path) -> Decoded:
     if path.exists():
         decoded = read_document(path)
-        check_round_trip(path, decoded.text)
         return decoded
     if not path.parent.exists():
         raise UserError(f"cannot create {path}: directory {path.parent} does not exist")

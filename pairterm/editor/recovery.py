@@ -12,6 +12,7 @@ quits cannot destroy it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pairterm.atomic import fsync_dir
-from pairterm.editor.savefile import atomic_write
 from pairterm.editor.screens import Confirm
 
 if TYPE_CHECKING:
@@ -47,6 +47,19 @@ class Recovered:
     saved_at: float
 
 
+def _write_staged(path: Path, data: bytes) -> None:
+    """The copy's private temp file (0600 from its first moment); `write` renames it into place."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@functools.cache
 def _boot_id() -> str | None:
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
@@ -61,6 +74,11 @@ def _start_time(pid: int) -> str | None:
     except OSError:
         return None
     return stat.rpartition(")")[2].split()[19]  # field 22; the name before ")" may hold spaces
+
+
+@functools.cache
+def _own_start_time() -> str | None:
+    return _start_time(os.getpid())
 
 
 def _process_gone(pid: object, boot: object = None, started: object = None) -> bool:
@@ -87,6 +105,7 @@ class RecoveryStore:
         # Held while a finished copy is renamed into place and while a copy is removed, so a
         # copy's last-moment `wanted` check cannot interleave with a save clearing it.
         self.lock = threading.RLock()
+        self._private = False  # the folder was made private (0700) by this store
 
     @staticmethod
     def _name(key: Key) -> str:
@@ -101,10 +120,13 @@ class RecoveryStore:
         return f"{UNTITLED}{os.getpid()}:{number}:{Path.cwd()}"
 
     def _make_private_dir(self) -> None:
+        if self._private and self.directory.is_dir():
+            return
         missing = [d for d in (self.directory, *self.directory.parents) if not d.exists()]
         for folder in reversed(missing):  # parents first, each private from its first moment
             folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
         os.chmod(self.directory, PRIVATE_DIR)
+        self._private = True
 
     def write(self, key: Key, text: str, wanted: Callable[[], bool] | None = None) -> bool:
         """Write the copy; with `wanted`, it replaces the old one only if `wanted()` still holds
@@ -112,12 +134,11 @@ class RecoveryStore:
         self._make_private_dir()
         record = {"path": self._name(key), "saved_at": time.time(), "text": text,
                   "pid": os.getpid(), "cwd": str(Path.cwd()), "boot": _boot_id(),
-                  "started": _start_time(os.getpid())}
+                  "started": _own_start_time()}
         target = self.file_for(key)
         staged = target.with_name(f".{target.stem}.{os.getpid()}-{threading.get_ident()}.pending")
         try:
-            atomic_write(staged, json.dumps(record, ensure_ascii=False).encode("utf-8"))
-            os.chmod(staged, PRIVATE_FILE)
+            _write_staged(staged, json.dumps(record, ensure_ascii=False).encode("utf-8"))
             with self.lock:
                 if wanted is not None and not wanted():
                     return False
@@ -253,7 +274,7 @@ class RecoveryKeeper:
     def saved(self, buffer: Recoverable, old_key: Key | None = None) -> None:
         """The buffer is on disk: its copy (under its old key too, after Save As) is not needed."""
         self._stop(buffer)
-        if old_key is not None:
+        if old_key is not None and old_key != buffer.recovery_key:
             self._forget(old_key)
         self._forget(buffer.recovery_key)
 

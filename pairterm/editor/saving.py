@@ -12,7 +12,7 @@ from pairterm.editor.recovery import RecoveryKeeper
 from pairterm.editor.savefile import DiskState, atomic_write
 from pairterm.editor.screens import AskPath, Confirm
 from pairterm.errors import UserError
-from pairterm.textfile import encode, save_encoding
+from pairterm.textfile import encode_for_save
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -54,8 +54,7 @@ class SaveFlow:
     def write(self, buffer: Buffer, path: Path) -> None:
         """Write the buffer to `path`; it becomes the buffer's file only once the write worked."""
         try:
-            encoding = save_encoding(buffer.area.text, buffer.encoding)
-            data = encode(buffer.area.text, encoding)
+            data, encoding = encode_for_save(buffer.area.text, buffer.encoding)
             buffer.disk_state = atomic_write(path, data)
         except UserError as exc:
             self.app.notify(f"Not saved: {exc}", severity="error", timeout=10)

@@ -333,7 +333,7 @@ async def test_a_save_during_a_slow_copy_write_leaves_no_copy(tmp_path: Path, mo
     from pairterm.editor import recovery
 
     inside, done = threading.Event(), threading.Event()
-    real_write = recovery.atomic_write
+    real_write = recovery._write_staged
 
     def slow_write(target: Path, data: bytes) -> object:
         inside.set()
@@ -343,7 +343,7 @@ async def test_a_save_during_a_slow_copy_write_leaves_no_copy(tmp_path: Path, mo
         finally:
             done.set()
 
-    monkeypatch.setattr(recovery, "atomic_write", slow_write)
+    monkeypatch.setattr(recovery, "_write_staged", slow_write)
     path = tmp_path / "a.py"
     path.write_text("x\n")
     store = RecoveryStore(tmp_path / "rec")

@@ -37,6 +37,7 @@ __all__ = ["Engine", "Suggestion", "prompt_window", "split_heal"]
 
 PREFILL_CHUNK = 64
 HEAL_TOP = 64  # likeliest tokens looked at first when reproducing typed text
+PIECE_CACHE = 8  # prompt pieces whose tokens are remembered (PREFIX, SUFFIX, a few more)
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Engine:
         self._vocab_index: VocabIndex | None = None
         self._eog = np.zeros(0, dtype=bool)  # per token: ends generation (built with the index)
         self._fim_keep: tuple[str, str] | None = None  # (PREFIX, SUFFIX) of the last FIM prompt
+        self._piece_cache: dict[str, list[int]] = {}
         self.last_prompt: list[int] = []  # what the last call evaluated (for benchmarks' baselines)
 
     def _find_fim(self) -> FimTokens | None:
@@ -141,7 +143,16 @@ class Engine:
         return token in self._stops or bool(self._lib.llama_vocab_is_eog(self._vocab, token))
 
     def _pieces(self, text: str) -> list[int]:
-        return self.tokenize(text, add_bos=False)
+        """Tokens of a prompt piece. PREFIX and SUFFIX stay the same strings while the person
+        types (the split is kept), so the last few are remembered rather than tokenized again on
+        every keystroke; callers only read the lists."""
+        tokens = self._piece_cache.get(text)
+        if tokens is None:
+            tokens = self.tokenize(text, add_bos=False)
+            if len(self._piece_cache) >= PIECE_CACHE:
+                del self._piece_cache[next(iter(self._piece_cache))]
+            self._piece_cache[text] = tokens
+        return tokens
 
     def _project_preamble(self, context: Sequence[ContextFile], path: str | None) -> list[int]:
         """Project files as tokens; tokenized again only when they change."""
@@ -275,12 +286,18 @@ class Engine:
     def _piece(self, token: int) -> str:
         return self.llama.detokenize([token], special=False).decode("utf-8", errors="ignore")
 
-    def _heal_token(self, logits: np.ndarray, remaining: str) -> int | None:
-        """The most likely token consistent with the text still to reproduce, or None."""
-        if self._vocab_index is None:  # built on first use: a pass over the whole vocabulary
+    def warm(self) -> None:
+        """Build what healing needs (a pass over the whole vocabulary, about 0.4 s for Qwen's)
+        now rather than in the first suggestion; the editor calls it while it loads the model."""
+        if self._vocab_index is None:
             pieces = [self._piece(token) for token in range(self._n_vocab)]
             self._vocab_index = VocabIndex(pieces)
             self._eog = np.array([self._is_eog(t) for t in range(self._n_vocab)])
+
+    def _heal_token(self, logits: np.ndarray, remaining: str) -> int | None:
+        """The most likely token consistent with the text still to reproduce, or None."""
+        self.warm()  # built on first use where nobody warmed the engine
+        assert self._vocab_index is not None
         # The best consistent token is almost always among the likeliest few, and if one is
         # there it is the best of all; only otherwise is the whole vocabulary searched.
         top = np.argpartition(-logits, HEAL_TOP)[:HEAL_TOP]
@@ -326,7 +343,7 @@ class Engine:
                 token = self._heal_token(logits, heal[len(written) :])
                 if token is None:
                     return "", [], "heal_mismatch", healed
-                bits = token_bits(logits, token)
+                bits = None  # a token that only rewrites typed text costs nothing against η
             else:
                 token, bits = greedy_token_bits(logits)
                 if self._is_eog(token):
@@ -334,6 +351,8 @@ class Engine:
             piece = self.llama.detokenize([token], special=False)
             candidate = (raw + piece).decode("utf-8", errors="ignore")
             if len(candidate) > len(heal):
+                if bits is None:
+                    bits = token_bits(logits, token)
                 if not within_budget(total, bits, eta):
                     return text, bits_kept, "eta", healed
                 visible = candidate[len(heal) :]

@@ -160,7 +160,7 @@ class InteractionLog:
         line = (record["ts"], (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
         with self._cond:
             if self._closed and self._thread is None:  # at shutdown: nothing to batch with
-                self._write_batch([line])
+                self._write_or_switch_off([line])
                 self._close_fd()
                 return
             self._pending.append(line)
@@ -199,36 +199,34 @@ class InteractionLog:
                     self._cond.notify_all()
                     return
             # Outside the lock: write() from the UI thread never waits for the disk.
-            try:
-                self._write_batch(batch)
-            except Exception as exc:  # noqa: BLE001 - a dead writer would stall every flush
-                self.failure = f"interaction log off: {exc}"
-                self.path = None
-                self._close_fd()
+            self._write_or_switch_off(batch)
             with self._cond:
                 self._handled += len(batch)
                 self._cond.notify_all()
+
+    def _write_or_switch_off(self, batch: list[tuple[float, bytes]]) -> None:
+        try:
+            self._write_batch(batch)
+        except Exception as exc:  # noqa: BLE001 - a dead writer would stall every flush
+            # The log is a convenience: a full disk, a read-only state dir or a bug here must
+            # never take the editor down. Stop logging and remember why.
+            self.failure = f"interaction log off: {getattr(exc, 'strerror', None) or exc}"
+            self.path = None
+            self._close_fd()
 
     def _write_batch(self, batch: list[tuple[float, bytes]]) -> None:
         path = self.path
         if path is None:
             return
         ts, data = batch[0][0], b"".join(line for _, line in batch)
-        try:
-            self._prepare(path, ts, len(data))
-            assert self._fd is not None
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-            self._size += len(data)
-            if self._month is None:
-                self._month = month_of(ts)
-        except OSError as exc:
-            # The log is a convenience: a full disk or read-only state dir must never take
-            # the editor down. Stop logging and remember why.
-            self.failure = f"interaction log off: {exc.strerror or exc}"
-            self.path = None
-            self._close_fd()
+        self._prepare(path, ts, len(data))
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self._size += len(data)
+        if self._month is None:
+            self._month = month_of(ts)
 
     def _prepare(self, path: Path, ts: float, nbytes: int) -> None:
         """An open current file, rotated first when `ts` starts a new month or it is full."""

@@ -26,19 +26,19 @@ def postfilter(suggestion: str, before: str, after: str) -> tuple[str, str | Non
         # The model often re-closes what is already closed after the cursor: don't double it.
         if tail and text.rstrip().endswith(tail):
             text = text.rstrip()[: -len(tail)]
-    text = _cut_at_following(text, after).rstrip()
+    next_line = next((ln.strip() for ln in after.split("\n")[1:] if ln.strip()), "")
+    text = _cut_at_following(text, next_line).rstrip()
     if not text.strip():
         return "", "empty"
-    if _repeats_following(text, after):
+    if _repeats_following(text, after, next_line):
         return "", "repeat"
     return text, None
 
 
-def _cut_at_following(text: str, after: str) -> str:
-    """A suggestion of several lines ends before a line that is the next non-empty line after
-    the cursor: models that read the suffix (FIM) tend to write the middle and then the suffix
-    again, which would leave it twice in the file."""
-    next_line = next((ln.strip() for ln in after.split("\n")[1:] if ln.strip()), "")
+def _cut_at_following(text: str, next_line: str) -> str:
+    """A suggestion of several lines ends before a line that is `next_line`, the next non-empty
+    line after the cursor: models that read the suffix (FIM) tend to write the middle and then
+    the suffix again, which would leave it twice in the file."""
     if not next_line or "\n" not in text:
         return text
     pos = text.index("\n")
@@ -51,7 +51,7 @@ def _cut_at_following(text: str, after: str) -> str:
     return text
 
 
-def _repeats_following(text: str, after: str) -> bool:
+def _repeats_following(text: str, after: str, next_line: str) -> bool:
     """The suggestion only restates the text right of the cursor or the next non-empty line."""
     stripped = text.strip()
     if not stripped:
@@ -60,5 +60,4 @@ def _repeats_following(text: str, after: str) -> bool:
     if following and following.startswith(stripped):
         return True
     first_line = next((ln.strip() for ln in text.split("\n") if ln.strip()), "")
-    next_line = next((ln.strip() for ln in after.split("\n")[1:] if ln.strip()), "")
     return bool(first_line) and first_line == next_line

@@ -147,7 +147,7 @@ def recent_files(root: Path, exclude: Path, limit: int = MAX_FILES) -> list[Path
             if file.suffix not in CODE_SUFFIXES:
                 continue
             try:
-                seen.append((file.stat().st_mtime, file.resolve()))
+                seen.append((file.stat().st_mtime, file))
             except OSError:
                 continue
             if len(seen) >= RECENT_SCAN_LIMIT:
@@ -155,7 +155,15 @@ def recent_files(root: Path, exclude: Path, limit: int = MAX_FILES) -> list[Path
         if len(seen) >= RECENT_SCAN_LIMIT:
             break
     seen.sort(key=lambda item: item[0], reverse=True)
-    return [p for _, p in seen if p != exclude.resolve()][:limit]
+    exclude = exclude.resolve()
+    newest: list[Path] = []
+    for _, file in seen:  # resolved only as far as needed: most are never shown
+        resolved = file.resolve()
+        if resolved != exclude:
+            newest.append(resolved)
+            if len(newest) == limit:
+                break
+    return newest
 
 
 def gather(
@@ -169,15 +177,15 @@ def gather(
     if path is None:
         return []
     root = root or project_root(path)
+    here, top = path.resolve(), root.resolve()
     buffers = {p.resolve(): t for p, t in open_buffers}
     order: list[Path] = []
     # The file's own package first: its names are the project's, others are libraries'.
-    package = path.resolve().relative_to(root.resolve()).parts[0] if path.resolve().is_relative_to(
-        root.resolve()) else None
+    package = here.relative_to(top).parts[0] if here.is_relative_to(top) else None
     imported = sorted(imported_files(path, text, root),
-                      key=lambda f: package is None or not f.is_relative_to(root.resolve() / package))
+                      key=lambda f: package is None or not f.is_relative_to(top / package))
     for candidate in (*imported, *buffers, *recent_files(root, path)):
-        if candidate not in order and candidate != path.resolve():
+        if candidate not in order and candidate != here:
             order.append(candidate)
     out: list[ContextFile] = []
     for file in order[:MAX_FILES]:
@@ -190,7 +198,7 @@ def gather(
             except (OSError, UnicodeDecodeError):
                 continue
         try:
-            name = file.relative_to(root.resolve()).as_posix()
+            name = file.relative_to(top).as_posix()
         except ValueError:
             name = file.name
         out.append(ContextFile(name, summary(file, body)))

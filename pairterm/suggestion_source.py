@@ -42,8 +42,7 @@ class SuggestionSource:
         window = self.engine.config.window_chars
         return before[-window:], after[:AFTER_KEY_CHARS], eta, self._context_key
 
-    def cached(self, before: str, after: str, eta: float | None = None) -> Suggestion | None:
-        key = self._key(before, after, self.engine.config.eta if eta is None else eta)
+    def _cached(self, key: tuple[str, str, float, int]) -> Suggestion | None:
         hit = self._cache.get(key)
         if hit is None:
             return None
@@ -62,14 +61,15 @@ class SuggestionSource:
         """The suggestion at this cursor: from the cache, else from the engine (then cached,
         unless the call was cancelled and its result is partial)."""
         eta = self.engine.config.eta if eta is None else eta
-        hit = self.cached(before, after, eta)
+        key = self._key(before, after, eta)
+        hit = self._cached(key)
         if hit is not None:
             return hit
         result = self.engine.suggest(
             before, after, cancelled, eta=eta, context=self.context, path=self.path
         )
         if result.stop_reason != "cancelled":
-            self._cache[self._key(before, after, eta)] = result
+            self._cache[key] = result
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return result

@@ -20,7 +20,7 @@ from textual.widgets import TextArea
 from pairterm.config import EngineConfig
 from pairterm.editor.buffers import Buffer, BufferStack
 from pairterm.editor.context_feed import ContextFeed
-from pairterm.editor.engine_host import EngineFactory, EngineHost
+from pairterm.editor.engine_host import EngineFactory, EngineHost, load_engine
 from pairterm.editor.file_finder import BufferSwitcher, FileFinder, folder_of
 from pairterm.editor.ghost_area import GhostTextArea
 from pairterm.editor.recovery import Recoverable, RecoveryKeeper, RecoveryStore
@@ -61,7 +61,7 @@ class PairtermApp(App[None]):
         *,
         log: InteractionLog,
         recovery: RecoveryStore,
-        engine_factory: EngineFactory = Engine,
+        engine_factory: EngineFactory = load_engine,
         encoding: str = UTF8,
         more: Sequence[tuple[Path, str, str]] = (),
     ) -> None:

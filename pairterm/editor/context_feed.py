@@ -15,7 +15,7 @@ from textual.app import App
 
 from pairterm.editor.suggestions import SuggestionController
 from pairterm.engine import Engine
-from pairterm.project_context import gather, relative_name
+from pairterm.project_context import gather, project_root, relative_name
 
 
 class ContextFeed:
@@ -35,8 +35,9 @@ class ContextFeed:
             self.suggestions.set_context([], relative_name(path))
 
     def _gather(self, path: Path | None, text: str, others: list[tuple[Path, str]]) -> None:
+        root = project_root(path) if path is not None else None
         try:
-            files = gather(path, text, others) if self.context_tokens() > 0 else []
+            files = gather(path, text, others, root=root) if self.context_tokens() > 0 else []
         except OSError:  # an unreadable project never stops editing
             files = []
-        self.app.call_from_thread(self.suggestions.set_context, files, relative_name(path))
+        self.app.call_from_thread(self.suggestions.set_context, files, relative_name(path, root))

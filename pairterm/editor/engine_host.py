@@ -19,6 +19,14 @@ if TYPE_CHECKING:
 EngineFactory = Callable[[EngineConfig], Engine]
 
 
+def load_engine(config: EngineConfig) -> Engine:
+    """The real engine, with what healing needs built now, in the loading worker, so that the
+    first suggestion does not pay for a pass over the vocabulary."""
+    engine = Engine(config)
+    engine.warm()
+    return engine
+
+
 class EngineHost:
     def __init__(
         self,

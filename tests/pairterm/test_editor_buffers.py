@@ -145,7 +145,7 @@ async def test_the_model_sees_the_other_open_buffers(tmp_path: Path, monkeypatch
 
     seen: list[list[tuple[Path, str]]] = []
 
-    def fake_gather(path, text, open_buffers=()):  # type: ignore[no-untyped-def]
+    def fake_gather(path, text, open_buffers=(), root=None):  # type: ignore[no-untyped-def]
         seen.append(list(open_buffers))
         return []
 

@@ -43,20 +43,19 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib.metadata
-import math
 import os
 import random
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from latency import bare_decode, greedy, print_report
+from latency import greedy, print_report
 from typing_sim import Region, RegionStats, simulate_region, unaided_keystrokes
 
 from pairterm.engine import Suggestion
+from pairterm.evaluation.metrics import mean_se
 from pairterm.stats_core import percentile
 
 # (distribution, file inside it). Textual modules first committed between December 2024 and
@@ -177,20 +176,13 @@ class Baseline:
         self.engine_s: list[float] = []
         self.bare_s: list[float] = []
 
-    def run(self, before: str, n: int) -> float:
-        prompt = getattr(self.engine, "last_prompt", None)
-        if prompt:
-            return bare_decode_tokens(self.bare, list(prompt), n)
-        # an engine that does not say what it evaluated saw the window before the cursor
-        from pairterm.engine import prompt_window, split_heal
-
-        config = self.engine.config
-        window = prompt_window(split_heal(before)[0], config.window_chars, config.window_step)
-        return bare_decode(self.bare, window, n)
+    def run(self, n: int) -> float:
+        # the same prompt the engine evaluated (its last call ran the model: see on_call)
+        return bare_decode_tokens(self.bare, list(self.engine.last_prompt), n)
 
     def __call__(self, before: str, result: Suggestion) -> None:
         # as many tokens as the engine decoded, plus the one it looked at and stopped before
-        self.bare_s.append(self.run(before, result.heal_tokens + result.tokens + 1))
+        self.bare_s.append(self.run(result.heal_tokens + result.tokens + 1))
         self.engine_s.append(result.latency_ms / 1000.0)
 
 
@@ -238,7 +230,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 # opening the file at the region: one cold prefill for each model, off the clock
                 engine.suggest(region.before, region.after, context=source.context,
                                path=source.path)
-                baseline.run(region.before, 1)
+                baseline.run(1)
                 file_stats.append(simulate_region(
                     source, region, time.perf_counter, cps=args.cps, line_pause=args.line_pause,
                     debounce_s=config.debounce_ms / 1000.0, on_call=baseline,
@@ -292,7 +284,7 @@ def summarize(regions: Sequence[RegionStats]) -> dict[str, Any]:
     accepted = sum(r.accepted for r in regions)
     latencies = [ms for r in regions for ms in r.latencies_ms]
     shares = [r.saved_share for r in regions if r.chars]
-    se = statistics.stdev(shares) / math.sqrt(len(shares)) if len(shares) > 1 else None
+    mean, se, _ = mean_se(shares)
 
     def rounded(value: float | None, digits: int) -> float | None:
         return None if value is None else round(value, digits)
@@ -302,7 +294,7 @@ def summarize(regions: Sequence[RegionStats]) -> dict[str, Any]:
         "chars": chars,
         "keystrokes": keystrokes,
         "saved_share": rounded(1 - keystrokes / chars if chars else None, 4),
-        "saved_share_mean": rounded(statistics.fmean(shares) if shares else None, 4),
+        "saved_share_mean": rounded(mean, 4),
         "saved_share_se": rounded(se, 4),
         "shown": shown,
         "accepted": accepted,

@@ -8,15 +8,13 @@ the standard library's `typing` for whatever it imports.)
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from pairterm.engine import Suggestion
+from pairterm.suggestion_source import MAX_CONTINUATIONS
 from pairterm.words import next_word
-
-MAX_FOLLOW_UPS = 8  # a bound on continuing a ghost that keeps stopping on the time budget
 
 _Call = Callable[[Callable[[], bool]], "Suggestion | None"]  # a source call, given `cancelled`
 
@@ -99,18 +97,6 @@ def unaided_keystrokes(target: str) -> int:
     return count
 
 
-def _extend(shown: Suggestion, more: Suggestion) -> Suggestion:
-    """The ghost after a time-cut suggestion is continued: one suggestion, judged as a whole."""
-    return dataclasses.replace(
-        shown,
-        text=shown.text + more.text,
-        tokens=shown.tokens + more.tokens,
-        total_bits=shown.total_bits + more.total_bits,
-        token_bits=shown.token_bits + more.token_bits,
-        stop_reason=more.stop_reason,
-    )
-
-
 def simulate_region(
     source: Source,
     region: Region,
@@ -185,7 +171,7 @@ def simulate_region(
         ghost, ghost_index = shown.text, stats.shown
         stats.shown += 1
         stats.shown_chars += len(shown.text)
-        for _ in range(MAX_FOLLOW_UPS):
+        for _ in range(MAX_CONTINUATIONS):
             if budget - used <= 0:
                 break
             more, spent = timed(
@@ -205,7 +191,7 @@ def simulate_region(
                 stats.shown_chars += len(more.text)
             elif more.stop_reason == "time":
                 break  # asking again would give the same nothing
-            shown = _extend(shown, more)
+            shown = shown.extended_by(more)
         return used
 
     # The region opens just after an Enter: a request, then the pause at a line end.

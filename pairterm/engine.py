@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -53,6 +53,15 @@ class Suggestion:
     decode_ms: float = 0.0
     heal_tokens: int = 0  # tokens spent reproducing whitespace the person had typed
     cached: bool = False  # answered from the suggestion cache, not by the model
+
+    def extended_by(self, more: Suggestion) -> Suggestion:
+        """This suggestion, stopped by the decode time budget, continued by `more`: one
+        suggestion, judged by the gate as a whole."""
+        return replace(
+            self, text=self.text + more.text, tokens=self.tokens + more.tokens,
+            total_bits=self.total_bits + more.total_bits,
+            token_bits=self.token_bits + more.token_bits, stop_reason=more.stop_reason,
+        )  # fmt: skip
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)

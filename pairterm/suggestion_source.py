@@ -18,6 +18,7 @@ from pairterm.project_context import ContextFile
 
 CACHE_SIZE = 64
 AFTER_KEY_CHARS = 1000  # more than the engine ever reads after the cursor
+MAX_CONTINUATIONS = 8  # a suggestion cut by the decode time budget is continued this often
 
 
 class SuggestionSource:

@@ -9,6 +9,7 @@ model or draws from torch's RNG, so a run computes the same with or without a ca
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -169,6 +170,8 @@ class Planner:
     say: Callable[[str], None]
     record: dict = field(default_factory=dict)
     cost: StepCost | None = None
+    # (states, tokens they label) as chosen by choose_states, for prepare to use as they are
+    chosen: tuple[list, int] | None = None
 
     def choose_states(
         self, model, doc_ids: Sequence[Sequence[int]], options: labeling.LabelOptions,
@@ -182,7 +185,8 @@ class Planner:
             sample = corpus_examples(doc_ids, every, options, prefix, eos_id)
             self.cost = train_cost(model, sample, self.opts.batch_size, pad_id)
         per_step = self.opts.batch_size * self.opts.grad_accum * self.world
-        label_s_per_state = labeling.labeled_tokens(doc_ids, options, every) / len(every) / label_tps
+        every_tokens = labeling.labeled_tokens(doc_ids, options, every)
+        label_s_per_state = every_tokens / len(every) / label_tps
         size = self.opts.batch_size
         groups = [sample[i : i + size] for i in range(0, len(sample), size)]
         train_s_per_visit = self.cost.of(groups) / len(sample)
@@ -195,8 +199,12 @@ class Planner:
         if self.opts.max_steps is not None:
             visits = min(visits, self.opts.max_steps * per_step)
         chosen = options if n >= len(every) else replace(options, max_examples=n)
-        states = labeling.choose_states(doc_ids, chosen) if n < len(every) else every
-        label_tokens = labeling.labeled_tokens(doc_ids, chosen, states)
+        if n < len(every):
+            states = labeling.choose_states(doc_ids, chosen)
+            label_tokens = labeling.labeled_tokens(doc_ids, chosen, states)
+        else:
+            states, label_tokens = every, every_tokens
+        self.chosen = (states, label_tokens)
         self.record.update(
             label_tokens_per_s=label_tps,
             train_tokens_per_s=1 / self.cost.token_s if self.cost.token_s > 0 else None,
@@ -226,10 +234,11 @@ class Planner:
         full = total_steps(len(examples), self.opts, self.world)
         cost = self.cost or StepCost(0.0, 0.0)
         costs = step_costs(examples, self.opts, self.world, cost)
-        first = next(step_costs(examples, self.opts, self.world, cost))
+        first = next(costs)
+        costs = itertools.chain([first], costs)
         available = self.clock.available()
         if self.opts.max_steps is not None:
-            steps, predicted = full, sum(c for _, c in zip(range(full), costs, strict=False))
+            steps, predicted = full, sum(itertools.islice(costs, full))
             chosen_by = "--max-steps" if full == self.opts.max_steps else "epochs"
         else:
             steps, predicted = budget.plan_steps(available, costs, full)

@@ -69,13 +69,16 @@ def label(
         options = planner.choose_states(
             model, doc_ids, options, tokenizer.pad_token_id, prefix, info["eos_token_id"]
         )
-    states = labeling.choose_states(doc_ids, options)
+    if planner is not None and planner.chosen is not None:
+        states, labeled = planner.chosen  # the budget already chose them, for these options
+    else:
+        states = labeling.choose_states(doc_ids, options)
+        labeled = labeling.labeled_tokens(doc_ids, options, states) if states else 0
     if not states:
         raise UserError(
             "the training files are too short to sample states from "
             f"(fewer than {options.min_prefix + 1} tokens)"
         )
-    labeled = labeling.labeled_tokens(doc_ids, options, states)
     later = planner.record.get("planned_train_estimate_s", 0.0) if planner is not None else 0.0
     if heartbeat is not None:
         heartbeat.set("labeling", labeled, "tokens", later_s=later)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from pairterm.errors import UserError
 from training import labels
 from training.budget import Clock, Heartbeat, reserve_s
-from training.request import ALL_LINEAR, TrainOptions  # noqa: F401 - ALL_LINEAR re-exported
+from training.request import TrainOptions
 from training.rundir import write_bytes
 
 # Test hook: the process sends itself SIGINT right after optimizer step N (counting from 1), as a

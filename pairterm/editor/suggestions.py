@@ -8,7 +8,6 @@ which both cancels the running call (checked between tokens) and marks its resul
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ from textual.worker import get_current_worker
 from pairterm.engine import Engine, Suggestion
 from pairterm.interaction_log import InteractionLog
 from pairterm.project_context import ContextFile
-from pairterm.suggestion_source import SuggestionSource
+from pairterm.suggestion_source import MAX_CONTINUATIONS, SuggestionSource
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 
 CONTEXT_BLOCK_LINES = 100  # the text before the cursor starts on a multiple of this line
 AFTER_LINES = 40  # lines after the cursor (a FIM model reads some of them)
-MAX_CONTINUATIONS = 8  # a suggestion cut by the decode time budget is continued this often
 
 
 def text_around(area: GhostTextArea, row: int, col: int) -> tuple[str, str]:
@@ -162,8 +160,7 @@ class SuggestionController:
                 if more is None or cancelled() or not more.text:
                     break
                 call(self._extend, version, cursor, shown.text, more)
-                shown = dataclasses.replace(more, text=shown.text + more.text,
-                                            total_bits=shown.total_bits + more.total_bits)
+                shown = shown.extended_by(more)
             if shown.text and shown.stop_reason != "time":
                 source.follow_up(before, after, shown, cancelled)
         except Exception as exc:  # e.g. llama_decode failing: turn suggestions off, keep editing

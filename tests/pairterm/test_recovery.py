@@ -72,8 +72,7 @@ async def test_unsaved_edits_survive_sigkill(tmp_path: Path) -> None:
     assert child.returncode == -signal.SIGKILL
     assert path.read_text() == "first = 1\n"  # the file itself was never touched
 
-    app = PairtermApp(path, path.read_text(), EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=RecoveryStore(rec), engine_factory=_no_model)
+    app = _app(path, path.read_text(), RecoveryStore(rec))
     async with app.run_test() as pilot:
         await pilot.pause(0.1)
         assert isinstance(app.screen, Confirm)
@@ -91,8 +90,7 @@ async def test_discarding_recovery_removes_it(tmp_path: Path) -> None:
     path.write_text("x\n")
     store = RecoveryStore(tmp_path / "rec")
     store.write(path, "x\nmore\n")
-    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=store, engine_factory=_no_model)
+    app = _app(path, "x\n", store)
     async with app.run_test() as pilot:
         await pilot.pause(0.1)
         await pilot.press("n")
@@ -105,6 +103,12 @@ def _no_model(_: EngineConfig) -> object:
     from pairterm.errors import UserError
 
     raise UserError("no model in this test")
+
+
+def _app(path: Path | None, text: str, store: RecoveryStore) -> PairtermApp:
+    """The editor on `path` with this recovery store and no model."""
+    return PairtermApp(path, text, EngineConfig(), log=InteractionLog(None, "editor"),
+                       recovery=store, engine_factory=_no_model)
 
 
 def _copies(directory: Path) -> list[dict[str, object]]:
@@ -121,8 +125,7 @@ async def test_recovery_copies_go_on_after_a_save(tmp_path: Path, monkeypatch) -
     path = tmp_path / "a.py"
     path.write_text("x\n")
     store = RecoveryStore(tmp_path / "rec")
-    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=store, engine_factory=_no_model)
+    app = _app(path, "x\n", store)
     async with app.run_test() as pilot:
         await pilot.press("a", "ctrl+s")  # saved before the first copy was due
         await pilot.pause(0.05)
@@ -142,8 +145,7 @@ async def test_enter_on_the_recovery_question_restores(tmp_path: Path) -> None:
     path.write_text("x\n")
     store = RecoveryStore(tmp_path / "rec")
     store.write(path, "x\nmore\n")
-    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=store, engine_factory=_no_model)
+    app = _app(path, "x\n", store)
     async with app.run_test() as pilot:
         await pilot.pause(0.1)
         assert isinstance(app.screen, Confirm)
@@ -164,8 +166,7 @@ async def test_recovery_copies_are_private(tmp_path: Path) -> None:
     path.write_text("token = 1\n")
     os.chmod(path, 0o600)
     state = tmp_path / "state" / "pairterm" / "recovery"  # none of it exists yet
-    app = PairtermApp(path, "token = 1\n", EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=RecoveryStore(state), engine_factory=_no_model)
+    app = _app(path, "token = 1\n", RecoveryStore(state))
     async with app.run_test() as pilot:
         await pilot.press("x")
         app.keeper.write_now(app.buffer)  # no need to wait for the pause in typing
@@ -227,8 +228,7 @@ async def test_an_untitled_buffer_survives_sigkill(tmp_path: Path, monkeypatch) 
     [record] = _copies(rec)
     assert record["text"] == "draft\nplan" and str(record["path"]).startswith("untitled:")
 
-    app = PairtermApp(None, "", EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=RecoveryStore(rec), engine_factory=_no_model)
+    app = _app(None, "", RecoveryStore(rec))
     async with app.run_test() as pilot:
         await pilot.pause(0.1)
         assert isinstance(app.screen, Confirm)
@@ -257,8 +257,7 @@ async def test_escape_keeps_the_crashed_copy_through_edits_and_a_save(tmp_path: 
     path.write_text("x\n")
     store = RecoveryStore(tmp_path / "rec")
     store.write(path, "x\ncrashed work\n")
-    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=store, engine_factory=_no_model)
+    app = _app(path, "x\n", store)
     async with app.run_test() as pilot:
         await pilot.pause(0.1)
         assert isinstance(app.screen, Confirm)
@@ -289,8 +288,7 @@ async def test_a_copy_older_than_its_file_is_not_restored_by_enter(tmp_path: Pat
     path.write_text("newer from git\n")  # e.g. a checkout after the crash
     later = time.time() + 5
     os.utime(path, (later, later))
-    app = PairtermApp(path, path.read_text(), EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=store, engine_factory=_no_model)
+    app = _app(path, path.read_text(), store)
     async with app.run_test() as pilot:
         await pilot.pause(0.1)
         assert isinstance(app.screen, Confirm)
@@ -316,8 +314,7 @@ async def test_no_keeps_a_copy_older_than_its_file_and_restore_still_works(tmp_p
         path.write_text("newer\n")
         later = time.time() + 5
         os.utime(path, (later, later))
-        app = PairtermApp(path, "newer\n", EngineConfig(), log=InteractionLog(None, "editor"),
-                          recovery=store, engine_factory=_no_model)
+        app = _app(path, "newer\n", store)
         async with app.run_test() as pilot:
             await pilot.pause(0.1)
             await pilot.press(answer)
@@ -347,8 +344,7 @@ async def test_a_save_during_a_slow_copy_write_leaves_no_copy(tmp_path: Path, mo
     path = tmp_path / "a.py"
     path.write_text("x\n")
     store = RecoveryStore(tmp_path / "rec")
-    app = PairtermApp(path, "x\n", EngineConfig(), log=InteractionLog(None, "editor"),
-                      recovery=store, engine_factory=_no_model)
+    app = _app(path, "x\n", store)
     async with app.run_test() as pilot:
         await pilot.press("a")
         app.keeper.write_now(app.buffer)

@@ -120,7 +120,8 @@ class Engine:
         self._preamble_key: tuple[object, ...] | None = None
         self._preamble: list[int] = []
         self._vocab_index: VocabIndex | None = None
-        self._eog = np.zeros(0, dtype=bool)  # per token: ends generation (built with the index)
+        self._eog: np.ndarray | None = None  # per token: ends generation (built by warm)
+        self._eog_ids: np.ndarray | None = None
         self._fim_keep: tuple[str, str] | None = None  # (PREFIX, SUFFIX) of the last FIM prompt
         self._piece_cache: dict[str, list[int]] = {}
         self.last_prompt: list[int] = []  # what the last call evaluated (for benchmarks' baselines)
@@ -292,6 +293,29 @@ class Engine:
             heal_tokens=healed,
         )
 
+    def score(self, text: str, window: int = 512) -> np.ndarray:
+        """Per token of `text` after the first of each `window`-token window: (surprise in bits,
+        surprise without the end-of-generation tokens, probability of ending there). How far an
+        adapter moved the model, measured by the runtime that uses it (benchmarks/drift.py)."""
+        ids = self.tokenize(text, add_bos=False)
+        eog = self._eog_mask()
+        rows: list[tuple[float, float, float]] = []
+        with self._lock:
+            for start in range(0, len(ids) - 1, window):
+                chunk = ids[start : start + window + 1]
+                self.llama.reset()
+                self.llama.eval(self._bos + chunk[:1])
+                for token in chunk[1:]:
+                    logits = self._last_logits().astype(np.float64)
+                    probs = np.exp(logits - logits.max())
+                    probs /= probs.sum()
+                    stop = float(probs[eog].sum())
+                    bits = -math.log2(max(float(probs[token]), 1e-300))
+                    rows.append((bits, bits + math.log2(max(1.0 - stop, 1e-300)), stop))
+                    self.llama.eval([token])
+            self.llama.reset()
+        return np.array(rows).reshape(-1, 3)
+
     def _piece(self, token: int) -> str:
         return self.llama.detokenize([token], special=False).decode("utf-8", errors="ignore")
 
@@ -301,21 +325,29 @@ class Engine:
         if self._vocab_index is None:
             pieces = [self._piece(token) for token in range(self._n_vocab)]
             self._vocab_index = VocabIndex(pieces)
-            self._eog = np.array([self._is_eog(t) for t in range(self._n_vocab)])
+        self._eog_mask()
+
+    def _eog_mask(self) -> np.ndarray:
+        """Per token, whether it ends generation; built once (a pass over the vocabulary)."""
+        if self._eog is None:
+            self._eog = np.array([self._is_eog(t) for t in range(self._n_vocab)], dtype=bool)
+            self._eog_ids = np.flatnonzero(self._eog)
+        return self._eog
 
     def _heal_token(self, logits: np.ndarray, remaining: str) -> int | None:
         """The most likely token consistent with the text still to reproduce, or None."""
         self.warm()  # built on first use where nobody warmed the engine
         assert self._vocab_index is not None
+        eog = self._eog_mask()
         # The best consistent token is almost always among the likeliest few, and if one is
         # there it is the best of all; only otherwise is the whole vocabulary searched.
         top = np.argpartition(-logits, HEAL_TOP)[:HEAL_TOP]
         for token in top[np.argsort(-logits[top])]:
             token = int(token)
-            if not self._eog[token] and heal_consistent(self._vocab_index.pieces[token], remaining):
+            if not eog[token] and heal_consistent(self._vocab_index.pieces[token], remaining):
                 return token
         ids = self._vocab_index.consistent(remaining)
-        ids = ids[~self._eog[ids]] if len(ids) else ids
+        ids = ids[~eog[ids]] if len(ids) else ids
         if not len(ids):
             return None
         return int(ids[int(np.argmax(logits[ids]))])
@@ -334,6 +366,8 @@ class Engine:
         is reproduced with the likeliest consistent tokens, not counted against η; then the
         suggestion. Returns (text after `heal`, surprise of each suggested token, stop reason,
         tokens used for `heal`)."""
+        self._eog_mask()
+        eog_ids = self._eog_ids
         raw = bytearray()  # bytes so far: a character may span tokens
         written = ""
         bits_kept: list[float] = []
@@ -354,14 +388,14 @@ class Engine:
                     return "", [], "heal_mismatch", healed
                 bits = None  # a token that only rewrites typed text costs nothing against η
             else:
-                token, bits = greedy_token_bits(logits)
-                if self._is_eog(token):
+                token, bits = greedy_token_bits(logits, eog_ids)
+                if self._eog[token]:
                     return text, bits_kept, "eos", healed
             piece = self.llama.detokenize([token], special=False)
             candidate = (raw + piece).decode("utf-8", errors="ignore")
             if len(candidate) > len(heal):
                 if bits is None:
-                    bits = token_bits(logits, token)
+                    bits = token_bits(logits, token, eog_ids)
                 if not within_budget(total, bits, eta):
                     return text, bits_kept, "eta", healed
                 visible = candidate[len(heal) :]

@@ -17,21 +17,31 @@ import numpy as np
 LN2 = math.log(2.0)
 
 
-def greedy_token_bits(logits: np.ndarray) -> tuple[int, float]:
-    """The argmax token and its surprise in bits under softmax(logits).
+def greedy_token_bits(logits: np.ndarray, eog: np.ndarray | None = None) -> tuple[int, float]:
+    """The argmax token and its surprise in bits under softmax(logits), renormalised without the
+    end-of-generation tokens `eog` (ids) when given.
 
-    Runs once per decoded token over the whole vocabulary, so it stays in float32 and does one
-    pass of exp: −log2 p(argmax) = log2 Σ exp(l − max).
+    Stopping is not surprise about the person's text: a model trained to stop where the person
+    decides puts mass on end-of-generation, and counting that mass against η would make the gate
+    stop it a second time, earlier (docs/design.md §3). Runs once per decoded token over the
+    whole vocabulary, so it stays in float32 and does one pass of exp:
+    −log2 p(argmax) = log2 Σ exp(l − max), the sum over the tokens that are not `eog`.
     """
     logits = np.asarray(logits, dtype=np.float32)
     token = int(np.argmax(logits))
     shifted = np.exp(logits - logits[token])
-    return token, float(math.log(float(shifted.sum(dtype=np.float64))) / LN2)
+    if eog is not None and len(eog):
+        shifted[eog] = 0.0  # summing without them, not subtracting them: no cancellation
+    total = float(shifted.sum(dtype=np.float64))
+    return token, float(math.log(total) / LN2) if total > 0 else math.inf
 
 
-def token_bits(logits: np.ndarray, token: int) -> float:
-    """Surprise in bits of a given token under softmax(logits)."""
+def token_bits(logits: np.ndarray, token: int, eog: np.ndarray | None = None) -> float:
+    """Surprise in bits of a given token under softmax(logits), without `eog` when given."""
     logits = np.asarray(logits, dtype=np.float32)
+    if eog is not None and len(eog):
+        logits = logits.copy()
+        logits[eog] = -np.inf
     top = float(logits.max())
     log_z = top + math.log(float(np.exp(logits - top).sum(dtype=np.float64)))
     return (log_z - float(logits[token])) / LN2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pairterm.config import EngineConfig
@@ -169,3 +170,35 @@ def test_a_suggestion_cut_by_time_shows_whole_lines_only(
             # past the first line it ends where a line ends, never inside one
             assert full.text[len(cut.text)] == "\n"
     assert engaged
+
+
+def test_score_agrees_with_the_gate_and_learns_from_repetition(real_engine: Engine) -> None:
+    line = "    total = compute_the_total(items, discount=0.25)\n"
+    rows = real_engine.score(line * 3)
+    assert rows.shape[1] == 3
+    assert len(rows) == len(real_engine.tokenize(line * 3, add_bos=False)) - 1
+    bits, text_bits, stop = rows.T
+    assert np.all(text_bits <= bits + 1e-9) and np.all((stop >= 0) & (stop <= 1))
+    # the last copy is predictable from the first two: far less surprise than the first
+    third = len(rows) // 3
+    assert bits[-third:].mean() < 0.25 * bits[:third].mean()
+    # the same figures the gate reads: text surprise = raw + log2(1 − stop mass)
+    np.testing.assert_allclose(text_bits, bits + np.log2(1 - stop), atol=1e-9)
+    # the engine still suggests afterwards (its context was reset, not left holding the text)
+    assert real_engine.suggest("import os\nimport sys\n", "", eta=math.inf, max_tokens=4).tokens > 0
+
+
+def test_the_shipped_adapter_moved_mass_onto_stopping(default_model: Path) -> None:
+    from pairterm import shipped_adapter
+
+    source = Path(__file__).resolve().parents[2] / "pairterm" / "editor" / "indent.py"
+    text = source.read_text(encoding="utf-8")[:1500]
+    stop = {}
+    for name, adapter in (("none", None), ("shipped", shipped_adapter.ADAPTER_FILE)):
+        engine = Engine(EngineConfig(model=default_model, adapter=adapter))
+        try:
+            stop[name] = float(engine.score(text)[:, 2].mean())
+        finally:
+            engine.close()
+    # the Empower adapter learned to stop at decision points; the base model almost never does
+    assert stop["none"] < 0.01 < stop["shipped"], stop

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from pairterm.gate import gate_length, greedy_token_bits, within_budget
+from pairterm.gate import gate_length, greedy_token_bits, token_bits, within_budget
 from pairterm.postfilter import postfilter
 from pairterm.stops import logical_line_indent, structural_cut
 from pairterm.words import next_word
@@ -31,6 +31,20 @@ def test_greedy_token_bits_on_fixed_logits() -> None:
     token, bits = greedy_token_bits(np.array([math.log(2.0), 0.0, 0.0], dtype=np.float32))
     assert token == 0
     assert bits == pytest.approx(1.0, abs=1e-6)
+
+
+def test_stopping_mass_is_not_counted_as_surprise() -> None:
+    # softmax([ln 4, ln 2, ln 2]) = [0.5, 0.25, 0.25]; token 2 ends generation. Without it the
+    # text tokens are [2/3, 1/3]: the argmax costs log2(3/2) bits, not 1 bit.
+    logits = np.array([math.log(4.0), math.log(2.0), math.log(2.0)], dtype=np.float32)
+    eog = np.array([2])
+    assert greedy_token_bits(logits)[1] == pytest.approx(1.0, abs=1e-6)
+    assert greedy_token_bits(logits, eog) == (0, pytest.approx(math.log2(1.5), abs=1e-6))
+    assert token_bits(logits, 1) == pytest.approx(2.0, abs=1e-6)
+    assert token_bits(logits, 1, eog) == pytest.approx(math.log2(3.0), abs=1e-6)
+    # however sure the model is to stop, the text tokens keep their proportions
+    sure = np.array([0.0, -1.0, 30.0], dtype=np.float32)
+    assert token_bits(sure, 0, eog) == pytest.approx(math.log2(1 + math.exp(-1)), abs=1e-5)
 
 
 def test_structural_stop_at_dedent() -> None:

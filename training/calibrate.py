@@ -23,6 +23,7 @@ from training import budget, labeling
 from training.request import TrainOptions
 
 LORA_OVERHEAD = 1.15  # LoRA r 16 on every linear layer, against frozen forward+backward
+KL_FORWARD = 1 / 3  # the KL term's forward through the base, no gradient: a third of fwd+bwd
 SAMPLE_STATES = 512  # states whose prompt lengths stand for the corpus's
 CALIBRATION_PROMPT = 96  # prompt tokens of the examples timed (per-token cost barely depends on it)
 # A process's first optimizer step also builds LoRA's autograd graph and the optimizer's state:
@@ -127,7 +128,9 @@ def _forward_backward(model, examples: Sequence[dict], pad_id: int) -> float:
     return time.perf_counter() - t0
 
 
-def train_cost(model, examples: Sequence[dict], batch_size: int, pad_id: int) -> StepCost:
+def train_cost(
+    model, examples: Sequence[dict], batch_size: int, pad_id: int, kl: bool = False
+) -> StepCost:
     """Fixed and per-token cost of a training micro-batch, from one example and a few, their
     prompts cut short: a full micro-batch would cost half a step of the run's time."""
     short = [{**ex, "prompt_ids": ex["prompt_ids"][-CALIBRATION_PROMPT:]} for ex in examples]
@@ -142,7 +145,8 @@ def train_cost(model, examples: Sequence[dict], batch_size: int, pad_id: int) ->
         micro_s = max(0.0, t_one - token_s * n_one)
     else:
         token_s, micro_s = t_full / max(1, n_full), 0.0
-    return StepCost(micro_s * LORA_OVERHEAD, token_s * LORA_OVERHEAD)
+    factor = LORA_OVERHEAD + (KL_FORWARD if kl else 0.0)
+    return StepCost(micro_s * factor, token_s * factor)
 
 
 def step_costs(
@@ -183,7 +187,9 @@ class Planner:
         with self.clock.phase("calibrate"):
             label_tps = label_rate(model, doc_ids, options, pad_id)
             sample = corpus_examples(doc_ids, every, options, prefix, eos_id)
-            self.cost = train_cost(model, sample, self.opts.batch_size, pad_id)
+            self.cost = train_cost(
+                model, sample, self.opts.batch_size, pad_id, kl=self.opts.kl > 0
+            )
         per_step = self.opts.batch_size * self.opts.grad_accum * self.world
         every_tokens = labeling.labeled_tokens(doc_ids, options, every)
         label_s_per_state = every_tokens / len(every) / label_tps

@@ -17,6 +17,9 @@ from pairterm.config import DEFAULT_ETA, parse_eta
 from pairterm.errors import UserError
 from training import budget, filters, labels
 
+# The pull towards the base model's predictions (training.trainer.completion_loss_sum): chosen
+# with the held-out figures in report.json's `drift` (README, "The default adapter").
+DEFAULT_KL = 1.0
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -30,6 +33,7 @@ class TrainOptions:
     lora_dropout: float = 0.05
     target_modules: tuple[str, ...] = ALL_LINEAR
     lr: float = 2e-4
+    kl: float = 0.0
     batch_size: int = 8
     grad_accum: int = 2
     epochs: int = 1
@@ -74,6 +78,7 @@ class TrainRequest:
     batch_size: int = 8
     grad_accum: int = 2
     lr: float = 2e-4
+    kl: float = DEFAULT_KL
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
@@ -142,6 +147,8 @@ def build_parser() -> ArgumentParser:
     tr.add_argument("--batch-size", type=int, default=_D.batch_size)
     tr.add_argument("--grad-accum", type=int, default=_D.grad_accum)
     tr.add_argument("--lr", type=float, default=_D.lr)
+    tr.add_argument("--kl", type=float, default=_D.kl,
+                    help=f"weight of the pull towards the base model's predictions (default {DEFAULT_KL:g}; 0: none)")
     tr.add_argument("--lora-r", type=int, default=_D.lora_r)
     tr.add_argument("--lora-alpha", type=int, default=_D.lora_alpha)
     tr.add_argument("--lora-dropout", type=float, default=_D.lora_dropout)
@@ -188,6 +195,7 @@ def from_json(data: Mapping[str, object]) -> TrainRequest:
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
     # a run stored before budgets existed resumes as it was started: without one
     values.setdefault("budget", "none")
+    values.setdefault("kl", 0.0)  # ... and before the KL term: without it
     return TrainRequest(**values)  # type: ignore[arg-type]
 
 
@@ -211,6 +219,8 @@ def check(request: TrainRequest) -> None:
         raise UserError(f"--holdout must be in [0, 1), got {r.holdout}")
     if not 0 < r.density <= 1:
         raise UserError(f"--density must be in (0, 1], got {r.density}")
+    if not r.kl >= 0:
+        raise UserError(f"--kl must be 0 or more, got {r.kl}")
     if not 0 <= r.lora_dropout < 1 or not r.lr > 0:
         raise UserError("--lora-dropout must be in [0, 1) and --lr positive")
     labels.parse_method(r.method)
@@ -226,7 +236,7 @@ def train_options(request: TrainRequest) -> TrainOptions:
         raise UserError("--lora-targets names no modules")
     return TrainOptions(
         lora_r=r.lora_r, lora_alpha=r.lora_alpha, lora_dropout=r.lora_dropout,
-        target_modules=targets, lr=r.lr, batch_size=r.batch_size, grad_accum=r.grad_accum,
+        target_modules=targets, lr=r.lr, kl=r.kl, batch_size=r.batch_size, grad_accum=r.grad_accum,
         epochs=r.epochs, max_steps=r.max_steps, checkpoint_every=r.checkpoint_every, seed=r.seed,
     )  # fmt: skip
 

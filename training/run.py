@@ -222,7 +222,7 @@ def _stages(request: TrainRequest, run: Path, work: Path, stored: dict, resumed:
     with clock.phase("train"):
         peft_model, result, main_process = fine_tune(
             model, examples, opts, work / "checkpoints", tokenizer.pad_token_id, show,
-            clock, heartbeat,
+            clock, heartbeat, stop_ids=tokenizer.all_special_ids,
         )  # fmt: skip
     if not main_process:
         return None
@@ -233,6 +233,19 @@ def _stages(request: TrainRequest, run: Path, work: Path, stored: dict, resumed:
             peft_model.save_pretrained(str(work / "adapter"), save_embedding_layers=False)
         except OSError as exc:
             raise rundir.disk_error(exc, "saving the adapter") from None
+    heartbeat.set("scoring the held-out files")
+    with clock.phase("drift"):
+        from training import drift
+
+        held = [d["text"] for d in rundir.read_jsonl(work / "holdout.jsonl")]
+        tokens = drift.MAX_TOKENS
+        if clock.limited:  # two forward passes at the labelling rate, in what the budget has left
+            spare = clock.remaining() - budget.reserve_s(clock.budget_s or 0.0)
+            tokens = min(tokens, int(spare * (prepared.get("label_tokens_per_s") or 0) / 2))
+        moved = drift.measure(peft_model, tokenizer, held, tokens) if held and tokens > 0 else None
+    if moved and "text_bits_change" in moved:
+        _say(request, f"held-out text: {moved['base']['text_bits']:.3f} bits/token with the base "
+             f"model, {moved['adapter']['text_bits']:.3f} with the adapter")  # fmt: skip
     report = {
         "examples": len(examples),
         "skipped": prepared["skipped"],
@@ -252,6 +265,9 @@ def _stages(request: TrainRequest, run: Path, work: Path, stored: dict, resumed:
         "target_tokens": result.target_tokens,
         "train_s": result.train_seconds,
         "losses": result.losses,
+        "kl": opts.kl,
+        "kl_losses": result.kls,
+        "drift": moved,
         "device": str(next(peft_model.parameters()).device),
         "torch_threads": torch.get_num_threads(),
         "processes": state.num_processes,

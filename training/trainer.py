@@ -34,12 +34,18 @@ from training.rundir import write_bytes
 # Test hook: the process sends itself SIGINT right after optimizer step N (counting from 1), as a
 # Ctrl+C landing between the update and its bookkeeping would.
 TEST_INTERRUPT_ENV = "PAIRTERM_TEST_SIGINT_AFTER_STEP"
+IGNORE = -100  # a kept position with no target (cross_entropy's ignore_index)
+NO_MASS = -1e4
+# With the KL term, the last prompt positions are pulled towards the base model too: an Empower
+# completion is a few tokens, too few positions alone to hold the model's predictions in place.
+KL_PROMPT = 16
 
 
 @dataclass
 class TrainResult:
     steps: int
-    losses: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # per step: cross-entropy per target token
+    kls: list[float] = field(default_factory=list)  # per step: weighted KL per target token
     tokens: int = 0
     target_tokens: int = 0
     train_seconds: float = 0.0
@@ -86,11 +92,13 @@ def step_batches(
     return out
 
 
-def collate(examples: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded ids, and the positions whose logits predict a completion token.
+def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[str, torch.Tensor]:
+    """Right-padded ids, and the positions whose logits the loss reads.
 
     Only those positions go through the LM head (transformers' `logits_to_keep` mask), which
-    saves the vocabulary projection for every prompt token.
+    saves the vocabulary projection for every other prompt token. They are the positions that
+    predict a completion token, and with `kl_prompt` also the last that many prompt positions,
+    where only the pull towards the base model applies (`labels` is -100 there).
     """
     seqs = [ex["prompt_ids"] + ex["completion_ids"] for ex in examples]
     width = max(len(s) for s in seqs)
@@ -102,18 +110,53 @@ def collate(examples: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
         ids[i, : len(seq)] = torch.tensor(seq)
         mask[i, : len(seq)] = 1
         first = len(ex["prompt_ids"])
-        keep[i, first - 1 : len(seq) - 1] = True
-        targets += ex["completion_ids"]
+        lead = min(kl_prompt, first - 1)
+        keep[i, first - 1 - lead : len(seq) - 1] = True
+        targets += [IGNORE] * lead + ex["completion_ids"]
     return {"input_ids": ids, "attention_mask": mask, "keep": keep, "labels": torch.tensor(targets)}
 
 
-def completion_loss_sum(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def completion_loss_sum(
+    model, batch: dict[str, torch.Tensor], kl: float = 0.0, stop_ids: Sequence[int] = ()
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cross-entropy summed over the completion tokens, KL to the base model summed over every
+    kept position). The loss to minimise is their sum; the KL is already weighted by `kl`.
+
+    The KL compares the two models' distributions over text only, renormalised without the
+    stop tokens `stop_ids`: an Empower adapter is meant to move where the model stops, not what
+    it would write (the runtime gate reads the same renormalised distribution, pairterm.gate).
+    """
     out = model(
         input_ids=batch["input_ids"],
         attention_mask=batch["attention_mask"],
         logits_to_keep=batch["keep"],
     )
-    return F.cross_entropy(out.logits.float(), batch["labels"], reduction="sum")
+    logits = out.logits.float()
+    ce = F.cross_entropy(logits, batch["labels"], reduction="sum", ignore_index=IGNORE)
+    if kl <= 0:
+        return ce, torch.zeros((), device=ce.device)
+    with torch.no_grad(), _base_only(model):
+        base = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            logits_to_keep=batch["keep"],
+        ).logits.float()
+    if stop_ids:
+        # far below any real logit, so exp() is exactly 0, yet finite: no NaN in 0 · (a − b)
+        stops = torch.tensor(list(stop_ids), device=logits.device)
+        logits = logits.index_fill(-1, stops, NO_MASS)
+        base = base.index_fill(-1, stops, NO_MASS)
+    divergence = F.kl_div(
+        torch.log_softmax(logits, dim=-1), torch.log_softmax(base, dim=-1),
+        log_target=True, reduction="sum",
+    )  # fmt: skip
+    return ce, kl * divergence
+
+
+def _base_only(model):
+    """The LoRA model with its adapter switched off: the base model, without a second copy."""
+    inner = getattr(model, "module", model)  # DDP wraps the peft model
+    return inner.disable_adapter()
 
 
 def wrap_lora(model, opts: TrainOptions):
@@ -174,6 +217,7 @@ def train(
     show_progress: bool = True,
     clock: Clock | None = None,
     heartbeat: Heartbeat | None = None,
+    stop_ids: Sequence[int] = (),
 ):
     """Fine-tune `model` (wrapped with LoRA here), continuing from the newest checkpoint if any.
 
@@ -211,6 +255,7 @@ def train(
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         start = state["step"]
         result.losses = list(state["losses"])
+        result.kls = list(state.get("kls", []))
         result.tokens, result.target_tokens = state["tokens"], state["target_tokens"]
         result.train_seconds = state["train_seconds"]
         if clock is not None:
@@ -234,6 +279,7 @@ def train(
             "torch_rng": rng,
             "cuda_rng": cuda_rng_next,
             "losses": list(result.losses),
+            "kls": list(result.kls),
             "tokens": result.tokens,
             "target_tokens": result.target_tokens,
             "train_seconds": result.train_seconds + time.perf_counter() - session_start,
@@ -261,17 +307,17 @@ def train(
                 )
                 for group in optimizer.param_groups:
                     group["lr"] = labels.lr_at(step, steps, opts.lr, warmup)
-                step_loss = torch.zeros((), dtype=torch.float64, device=accelerator.device)
+                step_loss = torch.zeros(2, dtype=torch.float64, device=accelerator.device)
                 micro = shares[rank]
                 for m, idx in enumerate(micro):
-                    batch = collate([examples[i] for i in idx], pad_id)
+                    batch = collate([examples[i] for i in idx], pad_id, KL_PROMPT if opts.kl else 0)
                     batch = {k: v.to(accelerator.device) for k, v in batch.items()}
                     with accelerator.no_sync(model) if m < len(micro) - 1 else nullcontext():
-                        loss_sum = completion_loss_sum(model, batch)
+                        ce_sum, kl_sum = completion_loss_sum(model, batch, opts.kl, stop_ids)
                         # DDP averages gradients over ranks; scaling by `world` makes that the mean
                         # over the completion tokens of the whole step, as on one process
-                        accelerator.backward(loss_sum * world / step_targets)
-                    step_loss += loss_sum.detach()
+                        accelerator.backward((ce_sum + kl_sum) * world / step_targets)
+                    step_loss += torch.stack([ce_sum.detach(), kl_sum.detach()]).double()
                 # From the update to its bookkeeping a Ctrl+C waits: a checkpoint taken between
                 # them would hold the new weights with the old step number, and resume would run
                 # that step twice.
@@ -285,7 +331,8 @@ def train(
                     session_tokens += step_tokens
                     result.tokens += step_tokens
                     result.target_tokens += step_targets
-                    result.losses.append(step_loss.item() / step_targets)
+                    result.losses.append(step_loss[0].item() / step_targets)
+                    result.kls.append(step_loss[1].item() / step_targets)
                     rng_next, cuda_rng_next = torch.get_rng_state(), _cuda_rng()
                 done = step + 1
                 rate = session_tokens / max(1e-9, time.perf_counter() - session_start)
@@ -329,7 +376,11 @@ def _out_of_time(clock: Clock | None, result: TrainResult, session_steps: int,
 
 def _recipe(options: dict | None) -> dict | None:
     """The options that decide the weights; how often checkpoints are taken does not."""
-    return None if options is None else {k: v for k, v in options.items() if k != "checkpoint_every"}
+    if options is None:
+        return None
+    recipe = {k: v for k, v in options.items() if k != "checkpoint_every"}
+    recipe.setdefault("kl", 0.0)  # written before the KL term existed: trained without it
+    return recipe
 
 
 class HeldInterrupt:

@@ -68,7 +68,7 @@ def test_a_long_run_fits_its_budget_and_shows_progress_in_a_log(
     assert plan["steps_chosen_by"] == "budget" and spent["steps_planned"] == plan["steps"]
     assert spent["states_labelled"] == plan["states"] == report(run)["examples"]
     assert 10 < spent["steps_run"] < 100_000 and spent["steps_run"] == report(run)["steps"]
-    assert set(spent["phases_s"]) == {"collect", "load", "calibrate", "label", "train", "write"}
+    assert set(spent["phases_s"]) == {"collect", "load", "calibrate", "label", "train", "write", "drift"}
     assert sum(spent["phases_s"].values()) <= spent["elapsed_s"]
     assert spent["measured"]["train_steps_per_s"] > 0 and spent["spent_before_s"] == 0
     # within the budget by its own clock and by ours, and most of it used

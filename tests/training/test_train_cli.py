@@ -60,6 +60,10 @@ def test_run_directory_contract(runs: dict[str, Path], tiny_model: Path, git_rep
     assert report["examples"] == len(examples) > 0
     assert report["steps"] == 4 and len(report["losses"]) == 4
     assert report["final_loss"] > 0 and report["tokens_per_s"] > 0 and report["wall_s"] > 0
+    assert report["kl"] == 1.0 and len(report["kl_losses"]) == 4
+    drift = report["drift"]  # the two held-out files, scored by the base and by the adapter
+    assert drift["documents"] == 2 and drift["base"]["tokens"] == drift["adapter"]["tokens"] > 100
+    assert drift["base"]["text_bits"] <= drift["base"]["bits"]
     assert report["skipped"]["binary"] == 1 and report["skipped"]["vendored"] == 1
     assert report["skipped"]["secret"] == 1 and report["skipped"]["secret_lines"] == 1
     stats = read(run, "label_stats.json")
@@ -67,6 +71,28 @@ def test_run_directory_contract(runs: dict[str, Path], tiny_model: Path, git_rep
     assert stats["empty_share"] == sum(e["tokens"] == 0 for e in examples) / len(examples)
     assert sum(stats["length_histogram"].values()) == len(examples)
     assert {"prefix_tail", "completion", "bits", "tokens", "path", "state"} <= set(examples[0])
+
+
+def test_the_kl_term_keeps_the_adapted_model_near_the_base(
+    git_repo: Path, tiny_model: Path, tmp_path: Path
+) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from training.trainer import KL_PROMPT, collate, completion_loss_sum
+
+    # a learning rate high enough to move the random model; the same states, steps and seed
+    divergence = {}
+    for kl in ("0", "10"):
+        run = tmp_path / f"kl{kl}"
+        flags = [*FAST, "--max-steps", "12", "--lr", "5e-3", "--kl", kl]
+        assert train(git_repo, "--out", run, "--base", tiny_model, *flags) == 0
+        batch = collate(read(run, "examples.jsonl"), pad_id=0, kl_prompt=KL_PROMPT)
+        tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
+                                          run / "adapter")  # fmt: skip
+        with torch.no_grad():
+            _, divergence[kl] = completion_loss_sum(tuned, batch, kl=1.0, stop_ids=[0, 1])
+    assert divergence["10"] < 0.5 * divergence["0"], divergence
 
 
 def test_holdout_is_the_newest_commit_and_is_never_trained_on(runs: dict[str, Path]) -> None:
@@ -107,7 +133,7 @@ def test_adapter_loads_on_the_base_and_has_learned(runs: dict[str, Path], tiny_m
 
     def loss(model) -> float:  # mean cross-entropy of the completion tokens, in nats
         with torch.no_grad():
-            return completion_loss_sum(model, batch).item() / n_labels
+            return completion_loss_sum(model, batch)[0].item() / n_labels
 
     base_loss = loss(AutoModelForCausalLM.from_pretrained(tiny_model))
     tuned_loss = loss(PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), adapter))
@@ -163,6 +189,7 @@ def test_bad_input_is_one_line_and_leaves_no_run(
         ([git_repo, "--base", tiny_model, "--method", "sft-x"], "--method"),
         ([git_repo, "--base", tiny_model, "--since", "yesterday"], "--since"),
         ([git_repo, "--base", tiny_model, "--max-steps", "0"], "--max-steps"),
+        ([git_repo, "--base", tiny_model, "--kl", "-1"], "--kl"),
     ]
     for i, (args, message) in enumerate(cases):
         run = tmp_path / f"run{i}"

@@ -268,40 +268,42 @@ def test_a_failing_model_call_is_reported_once_and_typing_goes_on(tmp_path: Path
         assert s.err.getvalue().count("a suggestion failed: llama_decode returned -1") == 1
 
 
-def test_the_shipped_adapter_changes_what_the_repl_proposes(capsys, monkeypatch) -> None:
+def test_the_repl_runs_the_shipped_adapter(capsys, monkeypatch) -> None:
     """The same input, with and without `--adapter empower`: the banner names the adapter, and
-    the ghost text proposed at the start of a loop body differs (the shipped Empower adapter
-    proposes the boilerplate `print` there; the bare model judges nothing safe to propose)."""
+    the model the REPL suggests with is the adapted one. The shipped Empower adapter keeps the
+    base model's predictions of text and moves probability onto stopping, so what tells them
+    apart is how much of it the REPL's own engine puts on stopping over a fixed piece of code."""
     from prompt_toolkit.application import create_app_session
 
     from pairterm.engine import Engine
     from pairterm.repl import main
 
     typed = "for i in range(10):"
-    ghosts: list[str] = []  # what the REPL shows: the first line of each finished suggestion
+    code = (Path(__file__).resolve().parents[2] / "pairterm" / "editor" / "indent.py").read_text(
+        encoding="utf-8")[:1500]  # fmt: skip
+    stop_mass: list[float] = []
     real_suggest = Engine.suggest
 
     def spy(self, before, after="", cancelled=None, **kw):  # noqa: ANN001, ANN202
         s = real_suggest(self, before, after, cancelled, **kw)
-        if before.rstrip().endswith(typed) and s.stop_reason != "cancelled":
-            ghosts.append(s.text.split("\n", 1)[0].rstrip())
+        if before.rstrip().endswith(typed) and s.stop_reason != "cancelled" and not stop_mass:
+            stop_mass.append(float(self.score(code)[:, 2].mean()))
         return s
 
     monkeypatch.setattr(Engine, "suggest", spy)
-    shown = {}
+    measured = {}
     for argv, named in ((["--adapter", "empower"], True), (["--adapter", "none"], False)):
-        ghosts.clear()
+        stop_mass.clear()
         with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
 
             def script() -> None:
                 inp.send_text(typed + ENTER)  # the REPL indents the body's first line
-                wait_for(lambda: ghosts, timeout=60, what="a suggestion for the loop body")
+                wait_for(lambda: stop_mass, timeout=90, what="a suggestion for the loop body")
 
             args = ["--no-log", "--threads", "1", *argv]
             assert drive(lambda args=args: main(args), inp, script) == 0
         out = capsys.readouterr().out
         assert "Suggestions from model SmolLM2-135M-Instruct.Q4_1.gguf" in out
         assert ("adapter default-adapter.gguf" in out) is named
-        shown[named] = ghosts[0]
-    assert shown[True] != shown[False], shown
-    assert shown[True].strip(), shown  # with the adapter there is ghost text to accept
+        measured[named] = stop_mass[0]
+    assert measured[False] < 0.01 < measured[True], measured

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shlex
+from pathlib import Path
 
 from pairterm import shipped_adapter
 from training import build_shipped_adapter as recipe
@@ -25,6 +28,10 @@ def test_shipped_adapter_was_built_with_this_recipe() -> None:
     record = shipped_adapter.provenance()
     assert record is not None
     command = shlex.split(str(record["train_command"]))
-    flags = command[command.index("--out") + 2 :]
-    assert flags[:6] == ["--method", "empower", "--eta", "2.0", "--max-steps", "200"]
-    assert flags[6:] == list(recipe.SHARED)
+    assert command[:2] == ["pairterm", "train"]
+    built = request.from_argv(command[2:])
+    expected = request.from_argv(recipe.train_argv(Path("RUN"), Path("STDLIB")))
+    assert built == expected
+    assert record["kl"] == expected.kl == 4.0
+    # nothing of the machine it was built on: no absolute path anywhere in the record
+    assert not re.search(r"(?<![*\w.])/[A-Za-z]", json.dumps(record)), record

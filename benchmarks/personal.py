@@ -1,0 +1,155 @@
+"""Does a personal adapter write more of its author's code than the shipped one?
+
+    python benchmarks/personal.py REPO --author A [--work DIR] [--budget 30m] [--json]
+
+1. `pairterm train REPO --author A` with the default recipe and time budget: the newest of the
+   author's file versions are held out (`RUN/holdout.jsonl`), never trained on.
+2. `pairterm export RUN --adapter-only`.
+3. On the held-out files, three rows with the same model (SmolLM2-135M, the shipped adapter's
+   base) and the gate: no adapter, the shipped Empower adapter, the personal adapter.
+   - `pairterm eval --corpus RUN` (the replay human): accept ratio, share of characters written
+     by accepted suggestions, DPR, each mean ± standard error over the files;
+   - the timed-typing benchmark (benchmarks/typing.py) on the held-out Python files that parse.
+4. Paired differences (same files) of the personal row against the other two.
+
+Everything goes to `--work` (default `personal-<repo name>`); a rerun reuses what is finished
+(an interrupted training resumes), so the command can be stopped and started again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from latency import print_report
+
+from pairterm.evaluation.metrics import mean_se, paired_difference
+
+HERE = Path(__file__).resolve().parent
+ROWS = ("none", "empower", "personal")
+EVAL_METRICS = ("accept_ratio", "accepted_char_share", "dpr")
+MODEL = "smollm2-135m"
+
+
+def run(cmd: list[str], out: Path | None = None) -> None:
+    """Run a step; its stdout goes to `out` (written whole, then renamed), stderr shows."""
+    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    done = subprocess.run(cmd, stdout=subprocess.PIPE if out else None, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"personal.py: step failed with exit {done.returncode}: {' '.join(cmd)}")
+    if out is not None:
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text(done.stdout, encoding="utf-8")
+        os.replace(tmp, out)
+
+
+def pairterm(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pairterm", *args]
+
+
+def held_out_python(run_dir: Path, into: Path) -> list[Path]:
+    """The run's held-out Python files that parse, written out for the typing benchmark."""
+    into.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i, line in enumerate((run_dir / "holdout.jsonl").read_text(encoding="utf-8").splitlines()):
+        doc = json.loads(line)
+        if not doc["path"].endswith(".py"):
+            continue
+        try:
+            ast.parse(doc["text"])
+        except (SyntaxError, ValueError):
+            continue
+        path = into / f"{i:03d}_{Path(doc['path']).name}"
+        path.write_text(doc["text"], encoding="utf-8")
+        files.append(path)
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("repo", type=Path, help="a git repository")
+    parser.add_argument("--author", required=True, action="append", help="whose history (repeatable)")
+    parser.add_argument("--work", type=Path, help="where runs and results go")
+    parser.add_argument("--budget", default="30m", help="training time budget (default 30m)")
+    parser.add_argument("--typing-files", type=int, default=6,
+                        help="the largest held-out Python files typed (6)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    work = (args.work or Path(f"personal-{args.repo.resolve().name}")).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    run_dir, partial = work / "run", work / "run.partial"
+    if not run_dir.is_dir():
+        authors = [a for author in args.author for a in ("--author", author)]
+        if partial.is_dir():
+            run(pairterm("train", "--resume", str(run_dir)))
+        else:
+            run(pairterm("train", str(args.repo), *authors, "--out", str(run_dir),
+                         "--budget", args.budget))  # fmt: skip
+    adapter = work / "personal.gguf"
+    if not adapter.is_file():
+        run(pairterm("export", str(run_dir), "--out", str(adapter), "--adapter-only"))
+    adapters = {"none": "none", "empower": "empower", "personal": str(adapter)}
+
+    evals = {}
+    for row in ROWS:
+        out = work / f"eval-{row}.json"
+        if not out.is_file():
+            run(pairterm("eval", "--corpus", str(run_dir), "--model", MODEL, "--adapter",
+                         adapters[row], "--json", "--per-document"), out)  # fmt: skip
+        evals[row] = json.loads(out.read_text(encoding="utf-8"))
+
+    # the largest files hold the most code to retype (a package's __init__ or a docs conf.py little)
+    typed = sorted(held_out_python(run_dir, work / "held-out-py"), key=lambda p: -p.stat().st_size)
+    typed = sorted(typed[: args.typing_files])
+    typing = {}
+    for row in ROWS:
+        out = work / f"typing-{row}.json"
+        if typed and not out.is_file():
+            run([sys.executable, str(HERE / "typing.py"), "--model", MODEL, "--adapter",
+                 adapters[row], "--json", "--files", *map(str, typed)], out)  # fmt: skip
+        if out.is_file():
+            typing[row] = json.loads(out.read_text(encoding="utf-8"))
+
+    train_report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    report: dict[str, object] = {
+        "repo": args.repo.resolve().name,
+        "author": args.author,
+        "held_out_files": evals["none"]["n_documents"],
+        "train_examples": train_report["examples"],
+        "train_steps": train_report["steps"],
+        "train_wall_s": round(train_report["wall_s"], 1),
+        "budget_s": train_report.get("budget", {}).get("budget_s"),
+    }
+    for row in ROWS:
+        for metric in EVAL_METRICS:
+            report[f"{row}_{metric}"] = evals[row][metric]
+            report[f"{row}_{metric}_se"] = evals[row][f"{metric}_se"]
+        if row in typing:
+            report[f"{row}_saved_share"] = typing[row]["saved_share"]
+    for other in ("none", "empower"):
+        for metric in EVAL_METRICS:
+            mean, se, _ = paired_difference(
+                evals["personal"]["documents"], evals[other]["documents"], metric
+            )
+            report[f"personal_minus_{other}_{metric}"] = mean
+            report[f"personal_minus_{other}_{metric}_se"] = se
+        if "personal" in typing and other in typing:
+            regions = {r["region"]: r["saved_share"] for r in typing[other]["per_region"]}
+            diffs = [r["saved_share"] - regions[r["region"]]
+                     for r in typing["personal"]["per_region"] if r["region"] in regions]  # fmt: skip
+            mean, se, _ = mean_se(diffs)
+            report[f"personal_minus_{other}_saved_share"] = mean
+            report[f"personal_minus_{other}_saved_share_se"] = se
+    report["typing_files"] = [p.name for p in typed]
+    print_report(report, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

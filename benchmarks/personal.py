@@ -37,9 +37,10 @@ MODEL = "smollm2-135m"
 
 
 def run(cmd: list[str], out: Path | None = None) -> None:
-    """Run a step; its stdout goes to `out` (written whole, then renamed), stderr shows."""
+    """Run a step; its stdout goes to `out` (written whole, then renamed), else to stderr."""
     print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
-    done = subprocess.run(cmd, stdout=subprocess.PIPE if out else None, text=True, check=False)
+    # a step's own report goes to stderr with its progress: stdout is this script's figures only
+    done = subprocess.run(cmd, stdout=subprocess.PIPE if out else sys.stderr, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"personal.py: step failed with exit {done.returncode}: {' '.join(cmd)}")
     if out is not None:

@@ -113,7 +113,7 @@ def _frozen(model) -> Iterator[None]:
 
 
 def _forward_backward(model, examples: Sequence[dict], pad_id: int) -> float:
-    from training.trainer import collate
+    from training.loss import collate
 
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}

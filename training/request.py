@@ -17,7 +17,7 @@ from pairterm.config import DEFAULT_ETA, parse_eta
 from pairterm.errors import UserError
 from training import budget, filters, labels
 
-# The pull towards the base model's predictions (training.trainer.completion_loss_sum): chosen
+# The pull towards the base model's predictions (training.loss.completion_loss_sum): chosen
 # with the held-out figures in report.json's `drift` (README, "The default adapter").
 DEFAULT_KL = 1.0
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")

@@ -1,7 +1,7 @@
 """LoRA fine-tuning on labeled examples: a loop you can read top to bottom.
 
-Loss is on completion tokens only (end-of-generation included), normalised by the completion
-tokens of the whole optimizer step, so gradient accumulation and data-parallel ranks give the same
+The loss (training.loss: the completion's cross-entropy and the pull towards the base) is
+normalised by the completion tokens of the whole optimizer step, so gradient accumulation and data-parallel ranks give the same
 update as one large batch. The data order, LoRA init and dropout come from the seed; a checkpoint
 (a plain dict) carries the LoRA weights, the optimizer, the step and the RNG state at the start of
 the next step, so a resumed run computes exactly what an uninterrupted one would.
@@ -23,22 +23,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from pairterm.errors import UserError
 from training import labels
 from training.budget import Clock, Heartbeat, reserve_s
+from training.loss import KL_PROMPT, collate, completion_loss_sum
 from training.request import TrainOptions
 from training.rundir import write_bytes
 
 # Test hook: the process sends itself SIGINT right after optimizer step N (counting from 1), as a
 # Ctrl+C landing between the update and its bookkeeping would.
 TEST_INTERRUPT_ENV = "PAIRTERM_TEST_SIGINT_AFTER_STEP"
-IGNORE = -100  # a kept position with no target (cross_entropy's ignore_index)
-NO_MASS = -1e4
-# With the KL term, the last prompt positions are pulled towards the base model too: an Empower
-# completion is a few tokens, too few positions alone to hold the model's predictions in place.
-KL_PROMPT = 16
 
 
 @dataclass
@@ -90,73 +85,6 @@ def step_batches(
         first = base + m * per_micro + rank * opts.batch_size
         out.append([at(p) for p in range(first, first + opts.batch_size)])
     return out
-
-
-def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[str, torch.Tensor]:
-    """Right-padded ids, and the positions whose logits the loss reads.
-
-    Only those positions go through the LM head (transformers' `logits_to_keep` mask), which
-    saves the vocabulary projection for every other prompt token. They are the positions that
-    predict a completion token, and with `kl_prompt` also the last that many prompt positions,
-    where only the pull towards the base model applies (`labels` is -100 there).
-    """
-    seqs = [ex["prompt_ids"] + ex["completion_ids"] for ex in examples]
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    keep = torch.zeros((len(seqs), width), dtype=torch.bool)
-    targets: list[int] = []
-    for i, (ex, seq) in enumerate(zip(examples, seqs, strict=True)):
-        ids[i, : len(seq)] = torch.tensor(seq)
-        mask[i, : len(seq)] = 1
-        first = len(ex["prompt_ids"])
-        lead = min(kl_prompt, first - 1)
-        keep[i, first - 1 - lead : len(seq) - 1] = True
-        targets += [IGNORE] * lead + ex["completion_ids"]
-    return {"input_ids": ids, "attention_mask": mask, "keep": keep, "labels": torch.tensor(targets)}
-
-
-def completion_loss_sum(
-    model, batch: dict[str, torch.Tensor], kl: float = 0.0, stop_ids: Sequence[int] = ()
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cross-entropy summed over the completion tokens, KL to the base model summed over every
-    kept position). The loss to minimise is their sum; the KL is already weighted by `kl`.
-
-    The KL compares the two models' distributions over text only, renormalised without the
-    stop tokens `stop_ids`: an Empower adapter is meant to move where the model stops, not what
-    it would write (the runtime gate reads the same renormalised distribution, pairterm.gate).
-    """
-    out = model(
-        input_ids=batch["input_ids"],
-        attention_mask=batch["attention_mask"],
-        logits_to_keep=batch["keep"],
-    )
-    logits = out.logits.float()
-    ce = F.cross_entropy(logits, batch["labels"], reduction="sum", ignore_index=IGNORE)
-    if kl <= 0:
-        return ce, torch.zeros((), device=ce.device)
-    with torch.no_grad(), _base_only(model):
-        base = model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            logits_to_keep=batch["keep"],
-        ).logits.float()
-    if stop_ids:
-        # far below any real logit, so exp() is exactly 0, yet finite: no NaN in 0 · (a − b)
-        stops = torch.tensor(list(stop_ids), device=logits.device)
-        logits = logits.index_fill(-1, stops, NO_MASS)
-        base = base.index_fill(-1, stops, NO_MASS)
-    divergence = F.kl_div(
-        torch.log_softmax(logits, dim=-1), torch.log_softmax(base, dim=-1),
-        log_target=True, reduction="sum",
-    )  # fmt: skip
-    return ce, kl * divergence
-
-
-def _base_only(model):
-    """The LoRA model with its adapter switched off: the base model, without a second copy."""
-    inner = getattr(model, "module", model)  # DDP wraps the peft model
-    return inner.disable_adapter()
 
 
 def wrap_lora(model, opts: TrainOptions):

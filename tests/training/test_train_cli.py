@@ -79,7 +79,7 @@ def test_the_kl_term_keeps_the_adapted_model_near_the_base(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from training.trainer import KL_PROMPT, collate, completion_loss_sum
+    from training.loss import KL_PROMPT, collate, completion_loss_sum
 
     # a learning rate high enough to move the random model; the same states, steps and seed
     divergence = {}
@@ -123,7 +123,7 @@ def test_adapter_loads_on_the_base_and_has_learned(runs: dict[str, Path], tiny_m
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
-    from training.trainer import collate, completion_loss_sum
+    from training.loss import collate, completion_loss_sum
 
     # The examples it was trained on: the adapter must make their labels likelier than the base
     # does, by more than an update of the same size in a random direction would.

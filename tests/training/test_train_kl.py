@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from training.loss import IGNORE, KL_PROMPT, collate, completion_loss_sum
 from training.request import TrainOptions
-from training.trainer import IGNORE, KL_PROMPT, collate, completion_loss_sum, wrap_lora
+from training.trainer import wrap_lora
 
 STOP = 1  # the tiny model's end-of-generation id (helpers.build_tiny_model)
 

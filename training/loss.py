@@ -1,0 +1,84 @@
+"""The training loss: which positions it reads, the completion's cross-entropy, and the pull
+towards the base model's predictions of text (`--kl`). Pure tensor work, no loop or state;
+training.trainer runs it, training.calibrate times it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+IGNORE = -100  # a kept position with no target (cross_entropy's ignore_index)
+NO_MASS = -1e4
+# With the KL term, the last prompt positions are pulled towards the base model too: an Empower
+# completion is a few tokens, too few positions alone to hold the model's predictions in place.
+KL_PROMPT = 16
+
+
+def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[str, torch.Tensor]:
+    """Right-padded ids, and the positions whose logits the loss reads.
+
+    Only those positions go through the LM head (transformers' `logits_to_keep` mask), which
+    saves the vocabulary projection for every other prompt token. They are the positions that
+    predict a completion token, and with `kl_prompt` also the last that many prompt positions,
+    where only the pull towards the base model applies (`labels` is -100 there).
+    """
+    seqs = [ex["prompt_ids"] + ex["completion_ids"] for ex in examples]
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    keep = torch.zeros((len(seqs), width), dtype=torch.bool)
+    targets: list[int] = []
+    for i, (ex, seq) in enumerate(zip(examples, seqs, strict=True)):
+        ids[i, : len(seq)] = torch.tensor(seq)
+        mask[i, : len(seq)] = 1
+        first = len(ex["prompt_ids"])
+        lead = min(kl_prompt, first - 1)
+        keep[i, first - 1 - lead : len(seq) - 1] = True
+        targets += [IGNORE] * lead + ex["completion_ids"]
+    return {"input_ids": ids, "attention_mask": mask, "keep": keep, "labels": torch.tensor(targets)}
+
+
+def completion_loss_sum(
+    model, batch: dict[str, torch.Tensor], kl: float = 0.0, stop_ids: Sequence[int] = ()
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cross-entropy summed over the completion tokens, KL to the base model summed over every
+    kept position). The loss to minimise is their sum; the KL is already weighted by `kl`.
+
+    The KL compares the two models' distributions over text only, renormalised without the
+    stop tokens `stop_ids`: an Empower adapter is meant to move where the model stops, not what
+    it would write (the runtime gate reads the same renormalised distribution, pairterm.gate).
+    """
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        logits_to_keep=batch["keep"],
+    )
+    logits = out.logits.float()
+    ce = F.cross_entropy(logits, batch["labels"], reduction="sum", ignore_index=IGNORE)
+    if kl <= 0:
+        return ce, torch.zeros((), device=ce.device)
+    with torch.no_grad(), _base_only(model):
+        base = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            logits_to_keep=batch["keep"],
+        ).logits.float()
+    if stop_ids:
+        # far below any real logit, so exp() is exactly 0, yet finite: no NaN in 0 · (a − b)
+        stops = torch.tensor(list(stop_ids), device=logits.device)
+        logits = logits.index_fill(-1, stops, NO_MASS)
+        base = base.index_fill(-1, stops, NO_MASS)
+    divergence = F.kl_div(
+        torch.log_softmax(logits, dim=-1), torch.log_softmax(base, dim=-1),
+        log_target=True, reduction="sum",
+    )  # fmt: skip
+    return ce, kl * divergence
+
+
+def _base_only(model):
+    """The LoRA model with its adapter switched off: the base model, without a second copy."""
+    inner = getattr(model, "module", model)  # DDP wraps the peft model
+    return inner.disable_adapter()

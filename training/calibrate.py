@@ -23,7 +23,6 @@ from training import budget, labeling
 from training.request import TrainOptions
 
 LORA_OVERHEAD = 1.15  # LoRA r 16 on every linear layer, against frozen forward+backward
-KL_FORWARD = 1 / 3  # the KL term's forward through the base, no gradient: a third of fwd+bwd
 SAMPLE_STATES = 512  # states whose prompt lengths stand for the corpus's
 CALIBRATION_PROMPT = 96  # prompt tokens of the examples timed (per-token cost barely depends on it)
 # A process's first optimizer step also builds LoRA's autograd graph and the optimizer's state:
@@ -112,41 +111,54 @@ def _frozen(model) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def _forward_backward(model, examples: Sequence[dict], pad_id: int) -> float:
-    from training.loss import collate
+def _forward_backward(
+    model, examples: Sequence[dict], pad_id: int, kl: bool = False, lead: bool = False
+) -> float:
+    """Seconds of one micro-batch's loss and backward. With `kl`, as the trainer computes it
+    (training.loss): more positions through the LM head, a second forward without gradient
+    (here the same frozen model stands in for the base), and the divergence over the vocabulary."""
+    from training.loss import KL_PROMPT, collate, text_divergence
 
     device = next(model.parameters()).device
-    batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
+    batch = {k: v.to(device) for k, v in collate(examples, pad_id, KL_PROMPT if kl or lead else 0).items()}
     _sync(device)
     t0 = time.perf_counter()
     with torch.enable_grad():
         embeds = model.get_input_embeddings()(batch["input_ids"]).detach().requires_grad_(True)
-        out = model(inputs_embeds=embeds, attention_mask=batch["attention_mask"],
-                    logits_to_keep=batch["keep"])  # fmt: skip
-        F.cross_entropy(out.logits.float(), batch["labels"], reduction="sum").backward()
+        logits = model(inputs_embeds=embeds, attention_mask=batch["attention_mask"],
+                       logits_to_keep=batch["keep"]).logits.float()  # fmt: skip
+        loss = F.cross_entropy(logits, batch["labels"], reduction="sum")
+        if kl:
+            with torch.no_grad():
+                base = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                             logits_to_keep=batch["keep"]).logits.float()  # fmt: skip
+            loss = loss + text_divergence(logits, base)
+        loss.backward()
     _sync(device)
     return time.perf_counter() - t0
 
 
 def train_cost(
-    model, examples: Sequence[dict], batch_size: int, pad_id: int, kl: bool = False
+    model, examples: Sequence[dict], batch_size: int, pad_id: int, kl: bool = False,
+    lead: bool = False,
 ) -> StepCost:
     """Fixed and per-token cost of a training micro-batch, from one example and a few, their
     prompts cut short: a full micro-batch would cost half a step of the run's time."""
     short = [{**ex, "prompt_ids": ex["prompt_ids"][-CALIBRATION_PROMPT:]} for ex in examples]
     one, full = short[:1], short[: min(batch_size, 4)]
     with _frozen(model):
-        _forward_backward(model, one, pad_id)  # one-time costs (allocations, kernels)
-        t_one = _best(lambda: _forward_backward(model, one, pad_id))
-        t_full = _best(lambda: _forward_backward(model, full, pad_id)) if len(full) > 1 else t_one
+        _forward_backward(model, one, pad_id, kl, lead)  # one-time costs (allocations, kernels)
+        t_one = _best(lambda: _forward_backward(model, one, pad_id, kl, lead))
+        t_full = (
+            _best(lambda: _forward_backward(model, full, pad_id, kl, lead)) if len(full) > 1 else t_one
+        )
     n_one, n_full = padded_tokens(one), padded_tokens(full)
     if n_full > n_one and t_full > t_one:
         token_s = (t_full - t_one) / (n_full - n_one)
         micro_s = max(0.0, t_one - token_s * n_one)
     else:
         token_s, micro_s = t_full / max(1, n_full), 0.0
-    factor = LORA_OVERHEAD + (KL_FORWARD if kl else 0.0)
-    return StepCost(micro_s * factor, token_s * factor)
+    return StepCost(micro_s * LORA_OVERHEAD, token_s * LORA_OVERHEAD)
 
 
 def step_costs(
@@ -188,8 +200,9 @@ class Planner:
             label_tps = label_rate(model, doc_ids, options, pad_id)
             sample = corpus_examples(doc_ids, every, options, prefix, eos_id)
             self.cost = train_cost(
-                model, sample, self.opts.batch_size, pad_id, kl=self.opts.kl > 0
-            )
+                model, sample, self.opts.batch_size, pad_id, kl=self.opts.kl > 0,
+                lead=self.opts.text > 0,
+            )  # fmt: skip
         per_step = self.opts.batch_size * self.opts.grad_accum * self.world
         every_tokens = labeling.labeled_tokens(doc_ids, options, every)
         label_s_per_state = every_tokens / len(every) / label_tps

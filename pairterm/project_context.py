@@ -2,9 +2,10 @@
 
 Which files: those the current file imports (their names are what the person is most likely to
 type next), then other open buffers, then the project's most recently modified files. What of
-each: for Python, its outline (imports, class and function signatures with the first docstring
-line, module-level names), which packs far more usable names into the token budget than the
-first lines would; for other languages, the file's first lines. The list is rebuilt when a file
+each: for Python, its outline (class and function signatures with the first docstring line,
+module-level names), the names the current file imports from it first, which packs far more
+usable names into the token budget than the first lines would; for other languages, the
+file's first lines. The list is rebuilt when a file
 is opened or saved, never per keystroke, so that its tokens stay at the start of the prompt and
 cost prefill once.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,17 +48,18 @@ def project_root(path: Path) -> Path:
     return folder
 
 
-def python_outline(source: str) -> str:
+def python_outline(source: str, wanted: Collection[str] = ()) -> str:
     """Signatures (with the first docstring line) and module-level assignments of a Python
-    file; bodies and imports are left out. Unparsable source gives its first lines instead."""
+    file; bodies and imports are left out. The definitions of `wanted` names (those the
+    current file imports from this one) come first, the rest after in file order: the token
+    budget may cut the end. Unparsable source gives its first lines instead."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return head(source)
     lines = source.splitlines()
-    out: list[str] = []
 
-    def signature(node: ast.AST) -> None:
+    def signature(node: ast.AST, out: list[str]) -> None:
         body = getattr(node, "body", [])
         first = body[0].lineno if body else node.lineno + 1  # type: ignore[attr-defined]
         start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])  # type: ignore[attr-defined]
@@ -70,43 +72,58 @@ def python_outline(source: str) -> str:
         if isinstance(node, ast.ClassDef):
             for child in body:
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    signature(child)
+                    signature(child, out)
                 elif isinstance(child, ast.Assign | ast.AnnAssign):
                     out.extend(lines[child.lineno - 1 : child.end_lineno][:3])
         elif not doc:
             out.append(f"{indent}...")
 
+    first: list[str] = []
+    rest: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.Assign | ast.AnnAssign):
-            out.extend(lines[node.lineno - 1 : node.end_lineno][:3])
+            chunk = lines[node.lineno - 1 : node.end_lineno][:3]
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            signature(node)
-    return "\n".join(out) + "\n"
+            chunk = []
+            signature(node, chunk)
+        else:
+            continue
+        (first if _defined_names(node) & set(wanted) else rest).extend(chunk)
+    return "\n".join(first + rest) + "\n"
+
+
+def _defined_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
 def head(source: str, lines: int = HEAD_LINES) -> str:
     return "".join(source.splitlines(keepends=True)[:lines])
 
 
-def summary(path: Path, text: str) -> str:
-    return python_outline(text) if path.suffix in (".py", ".pyi") else head(text)
+def summary(path: Path, text: str, wanted: Collection[str] = ()) -> str:
+    return python_outline(text, wanted) if path.suffix in (".py", ".pyi") else head(text)
 
 
-def imported_files(path: Path, text: str, root: Path) -> list[Path]:
-    """Project files that a Python file imports, in the order of its import statements:
-    absolute imports resolved from the project root (or its `src/`), relative ones from the
-    file's own package. `from pkg import mod` finds `pkg/mod.py` as well as `pkg/__init__.py`."""
+def imported_files(path: Path, text: str, root: Path) -> dict[Path, set[str]]:
+    """Project files that a Python file imports, in the order of its import statements, each
+    with the names imported from it (`from m import a, b`: {a, b}; `import m`: none): absolute
+    imports resolved from the project root (or its `src/`), relative ones from the file's own
+    package. `from pkg import mod` finds `pkg/mod.py` as well as `pkg/__init__.py`."""
     if path.suffix not in (".py", ".pyi"):
-        return []
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return []
-    found: list[Path] = []
+        return {}
+    tree = _parse_leading(text)
+    if tree is None:
+        return {}
+    here = path.resolve()
+    found: dict[Path, set[str]] = {}
     for node in ast.walk(tree):
-        names: list[tuple[Path, list[str]]] = []
+        # (folder, dotted parts, the name this file takes from that module, if any)
+        names: list[tuple[Path, list[str], str | None]] = []
         if isinstance(node, ast.Import):
-            names = [(base, alias.name.split(".")) for alias in node.names
+            names = [(base, alias.name.split("."), None) for alias in node.names
                      for base in (root, root / "src")]
         elif isinstance(node, ast.ImportFrom):
             module = node.module.split(".") if node.module else []
@@ -118,14 +135,32 @@ def imported_files(path: Path, text: str, root: Path) -> list[Path]:
             else:
                 bases = [root, root / "src"]
             for base in bases:
-                names += [(base, [*module, alias.name]) for alias in node.names]
+                names += [(base, [*module, alias.name], None) for alias in node.names]
                 if module:
-                    names.append((base, module))
-        for base, parts in names:
+                    names += [(base, module, alias.name) for alias in node.names]
+        for base, parts, name in names:
             file = _module_file(base, parts)
-            if file is not None and file != path.resolve() and file not in found:
-                found.append(file)
+            if file is None or file == here:
+                continue
+            taken = found.setdefault(file, set())
+            if name is not None:
+                taken.add(name)
     return found
+
+
+def _parse_leading(text: str, tries: int = 4) -> ast.Module | None:
+    """The module, or while it is being written (a half-typed line at the cursor) its lines
+    before the first syntax error, where the imports are."""
+    for _ in range(tries):
+        try:
+            return ast.parse(text)
+        except SyntaxError as error:
+            if not error.lineno or error.lineno <= 1:
+                return None
+            text = "".join(text.splitlines(keepends=True)[: error.lineno - 1])
+        except ValueError:
+            return None
+    return None
 
 
 def _module_file(base: Path, parts: list[str]) -> Path | None:
@@ -182,8 +217,8 @@ def gather(
     order: list[Path] = []
     # The file's own package first: its names are the project's, others are libraries'.
     package = here.relative_to(top).parts[0] if here.is_relative_to(top) else None
-    imported = sorted(imported_files(path, text, root),
-                      key=lambda f: package is None or not f.is_relative_to(top / package))
+    wanted = imported_files(path, text, root)
+    imported = sorted(wanted, key=lambda f: package is None or not f.is_relative_to(top / package))
     for candidate in (*imported, *buffers, *recent_files(root, path)):
         if candidate not in order and candidate != here:
             order.append(candidate)
@@ -201,7 +236,7 @@ def gather(
             name = file.relative_to(top).as_posix()
         except ValueError:
             name = file.name
-        out.append(ContextFile(name, summary(file, body)))
+        out.append(ContextFile(name, summary(file, body, wanted.get(file, ()))))
     return out
 
 

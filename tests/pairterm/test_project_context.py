@@ -1,0 +1,84 @@
+"""Which other files of a project the model sees, and what of each."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pairterm.project_context import gather, python_outline
+
+GEOMETRY = '''"""Shapes."""
+
+import math
+
+ORIGIN = (0, 0)
+
+
+def distance(a, b):
+    """Straight-line distance."""
+    return math.dist(a, b)
+
+
+class Size:
+    """Width and height."""
+
+    def area(self) -> int:
+        return self.width * self.height
+
+
+class Region:
+    """A rectangle."""
+
+    def contains(self, x: int, y: int) -> bool:
+        """Is the point inside?"""
+        return self.x <= x < self.x + self.width
+'''
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shapes'\n")
+    pkg = tmp_path / "shapes"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "geometry.py").write_text(GEOMETRY)
+    (pkg / "util.py").write_text("def clamp(value, low, high):\n    return max(low, min(value, high))\n")
+    (pkg / "notes.py").write_text("TODO = []\n")
+    return pkg
+
+
+def test_the_outline_keeps_signatures_and_first_doc_lines_but_no_bodies() -> None:
+    outline = python_outline(GEOMETRY)
+    assert "def distance(a, b):" in outline and '"""Straight-line distance."""' in outline
+    assert "    def contains(self, x: int, y: int) -> bool:" in outline
+    assert "return" not in outline and "import math" not in outline
+    assert outline.index("ORIGIN") < outline.index("class Size") < outline.index("class Region")
+
+
+def test_the_names_a_file_imports_come_first_in_the_outline_of_their_module(tmp_path: Path) -> None:
+    pkg = project(tmp_path)
+    here = pkg / "layout.py"
+    text = "from shapes.geometry import Region\nfrom .util import clamp\n\n\ndef fit(r: Region):\n    "
+    here.write_text(text)
+
+    files = gather(here, text)
+
+    assert [f.path for f in files[:2]] == ["shapes/geometry.py", "shapes/util.py"]
+    geometry = files[0].text
+    # Region's definition leads, so that a budget that cuts the end keeps it; the rest follows
+    assert geometry.startswith('class Region:\n    """A rectangle."""\n    def contains(')
+    assert geometry.index("class Region") < geometry.index("ORIGIN") < geometry.index("class Size")
+    assert "shapes/layout.py" not in [f.path for f in files]
+
+
+def test_a_plain_import_shows_the_module_in_file_order_then_recent_files(tmp_path: Path) -> None:
+    pkg = project(tmp_path)
+    os.utime(pkg / "notes.py", (2_000_000_000, 2_000_000_000))  # the newest file of the project
+    here = pkg / "draw.py"
+    text = "import shapes.geometry\n\nshapes.geometry."
+    here.write_text(text)
+
+    files = gather(here, text)
+
+    assert files[0].path == "shapes/geometry.py"
+    assert files[0].text.startswith("ORIGIN = (0, 0)\ndef distance(a, b):")
+    assert files[1].path == "shapes/notes.py"  # not imported: the most recently modified next

@@ -139,7 +139,7 @@ def bare_training(
                     logits[batch["keep"]].float(), batch["labels"], reduction="sum"
                 )
             else:
-                loss = completion_loss_sum(model, batch)
+                loss = sum(completion_loss_sum(model, batch))
             (loss / targets).backward()
             tokens += int(batch["attention_mask"].sum())
         model.zero_grad(set_to_none=True)

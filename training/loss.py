@@ -1,11 +1,13 @@
-"""The training loss: which positions it reads, the completion's cross-entropy, and the pull
-towards the base model's predictions of text (`--kl`). Pure tensor work, no loop or state;
+"""The training loss: which positions it reads, the completion's cross-entropy, the pull
+towards the base model's predictions of text (`--kl`), and learning the source's own text
+(`--text`). Pure tensor work, no loop or state;
 training.trainer runs it, training.calibrate times it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +16,16 @@ IGNORE = -100  # a kept position with no target (cross_entropy's ignore_index)
 NO_MASS = -1e4
 # With the KL term, the last prompt positions are pulled towards the base model too: an Empower
 # completion is a few tokens, too few positions alone to hold the model's predictions in place.
+# With the text term, the same positions learn the person's own next token.
 KL_PROMPT = 16
+
+
+class LossTerms(NamedTuple):
+    """Sums over a micro-batch; the loss to minimise is their sum (already weighted)."""
+
+    completion: torch.Tensor  # cross-entropy of the completion tokens
+    kl: torch.Tensor  # `kl` × KL(base ‖ adapted) over every kept position
+    text: torch.Tensor  # `text` × cross-entropy of the prompt's own next tokens
 
 
 def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[str, torch.Tensor]:
@@ -23,7 +34,9 @@ def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[s
     Only those positions go through the LM head (transformers' `logits_to_keep` mask), which
     saves the vocabulary projection for every other prompt token. They are the positions that
     predict a completion token, and with `kl_prompt` also the last that many prompt positions,
-    where only the pull towards the base model applies (`labels` is -100 there).
+    where the pull towards the base model applies and, with `--text`, the prompt's own next
+    token is the target (`text_labels`; `labels` is -100 there, and the reverse at the
+    completion).
     """
     seqs = [ex["prompt_ids"] + ex["completion_ids"] for ex in examples]
     width = max(len(s) for s in seqs)
@@ -31,6 +44,7 @@ def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[s
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     keep = torch.zeros((len(seqs), width), dtype=torch.bool)
     targets: list[int] = []
+    text_targets: list[int] = []
     for i, (ex, seq) in enumerate(zip(examples, seqs, strict=True)):
         ids[i, : len(seq)] = torch.tensor(seq)
         mask[i, : len(seq)] = 1
@@ -38,18 +52,25 @@ def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[s
         lead = min(kl_prompt, first - 1)
         keep[i, first - 1 - lead : len(seq) - 1] = True
         targets += [IGNORE] * lead + ex["completion_ids"]
-    return {"input_ids": ids, "attention_mask": mask, "keep": keep, "labels": torch.tensor(targets)}
+        text_targets += ex["prompt_ids"][first - lead :] + [IGNORE] * len(ex["completion_ids"])
+    return {"input_ids": ids, "attention_mask": mask, "keep": keep, "labels": torch.tensor(targets),
+            "text_labels": torch.tensor(text_targets)}  # fmt: skip
 
 
 def completion_loss_sum(
-    model, batch: dict[str, torch.Tensor], kl: float = 0.0, stop_ids: Sequence[int] = ()
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cross-entropy summed over the completion tokens, KL to the base model summed over every
-    kept position). The loss to minimise is their sum; the KL is already weighted by `kl`.
+    model,
+    batch: dict[str, torch.Tensor],
+    kl: float = 0.0,
+    stop_ids: Sequence[int] = (),
+    text: float = 0.0,
+) -> LossTerms:
+    """The loss terms of a micro-batch (see LossTerms).
 
     The KL compares the two models' distributions over text only, renormalised without the
     stop tokens `stop_ids`: an Empower adapter is meant to move where the model stops, not what
     it would write (the runtime gate reads the same renormalised distribution, pairterm.gate).
+    The text term moves what it would write towards the person's own code, which is what a
+    personal adapter is for.
     """
     out = model(
         input_ids=batch["input_ids"],
@@ -58,24 +79,36 @@ def completion_loss_sum(
     )
     logits = out.logits.float()
     ce = F.cross_entropy(logits, batch["labels"], reduction="sum", ignore_index=IGNORE)
+    zero = torch.zeros((), device=ce.device)
+    own = zero
+    if text > 0:
+        own = text * F.cross_entropy(
+            logits, batch["text_labels"], reduction="sum", ignore_index=IGNORE
+        )
     if kl <= 0:
-        return ce, torch.zeros((), device=ce.device)
+        return LossTerms(ce, zero, own)
     with torch.no_grad(), _base_only(model):
         base = model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
             logits_to_keep=batch["keep"],
         ).logits.float()
+    return LossTerms(ce, kl * text_divergence(logits, base, stop_ids), own)
+
+
+def text_divergence(
+    logits: torch.Tensor, base: torch.Tensor, stop_ids: Sequence[int] = ()
+) -> torch.Tensor:
+    """KL(base ‖ adapted) summed over positions, both renormalised without `stop_ids`."""
     if stop_ids:
         # far below any real logit, so exp() is exactly 0, yet finite: no NaN in 0 · (a − b)
         stops = torch.tensor(list(stop_ids), device=logits.device)
         logits = logits.index_fill(-1, stops, NO_MASS)
         base = base.index_fill(-1, stops, NO_MASS)
-    divergence = F.kl_div(
+    return F.kl_div(
         torch.log_softmax(logits, dim=-1), torch.log_softmax(base, dim=-1),
         log_target=True, reduction="sum",
     )  # fmt: skip
-    return ce, kl * divergence
 
 
 def _base_only(model):

@@ -34,6 +34,7 @@ class TrainOptions:
     target_modules: tuple[str, ...] = ALL_LINEAR
     lr: float = 2e-4
     kl: float = 0.0
+    text: float = 0.0
     batch_size: int = 8
     grad_accum: int = 2
     epochs: int = 1
@@ -79,6 +80,7 @@ class TrainRequest:
     grad_accum: int = 2
     lr: float = 2e-4
     kl: float = DEFAULT_KL
+    text: float = 0.0
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
@@ -149,6 +151,8 @@ def build_parser() -> ArgumentParser:
     tr.add_argument("--lr", type=float, default=_D.lr)
     tr.add_argument("--kl", type=float, default=_D.kl,
                     help=f"weight of the pull towards the base model's predictions (default {DEFAULT_KL:g}; 0: none)")
+    tr.add_argument("--text", type=float, default=_D.text,
+                    help="weight of learning the source's own next tokens before each state (default 0)")
     tr.add_argument("--lora-r", type=int, default=_D.lora_r)
     tr.add_argument("--lora-alpha", type=int, default=_D.lora_alpha)
     tr.add_argument("--lora-dropout", type=float, default=_D.lora_dropout)
@@ -196,6 +200,7 @@ def from_json(data: Mapping[str, object]) -> TrainRequest:
     # a run stored before budgets existed resumes as it was started: without one
     values.setdefault("budget", "none")
     values.setdefault("kl", 0.0)  # ... and before the KL term: without it
+    values.setdefault("text", 0.0)  # ... and before the text term
     return TrainRequest(**values)  # type: ignore[arg-type]
 
 
@@ -221,6 +226,8 @@ def check(request: TrainRequest) -> None:
         raise UserError(f"--density must be in (0, 1], got {r.density}")
     if not r.kl >= 0:
         raise UserError(f"--kl must be 0 or more, got {r.kl}")
+    if not r.text >= 0:
+        raise UserError(f"--text must be 0 or more, got {r.text}")
     if not 0 <= r.lora_dropout < 1 or not r.lr > 0:
         raise UserError("--lora-dropout must be in [0, 1) and --lr positive")
     labels.parse_method(r.method)
@@ -236,7 +243,7 @@ def train_options(request: TrainRequest) -> TrainOptions:
         raise UserError("--lora-targets names no modules")
     return TrainOptions(
         lora_r=r.lora_r, lora_alpha=r.lora_alpha, lora_dropout=r.lora_dropout,
-        target_modules=targets, lr=r.lr, kl=r.kl, batch_size=r.batch_size, grad_accum=r.grad_accum,
+        target_modules=targets, lr=r.lr, kl=r.kl, text=r.text, batch_size=r.batch_size, grad_accum=r.grad_accum,
         epochs=r.epochs, max_steps=r.max_steps, checkpoint_every=r.checkpoint_every, seed=r.seed,
     )  # fmt: skip
 

@@ -267,6 +267,8 @@ def _stages(request: TrainRequest, run: Path, work: Path, stored: dict, resumed:
         "losses": result.losses,
         "kl": opts.kl,
         "kl_losses": result.kls,
+        "text": opts.text,
+        "text_losses": result.texts,
         "drift": moved,
         "device": str(next(peft_model.parameters()).device),
         "torch_threads": torch.get_num_threads(),

@@ -41,6 +41,7 @@ class TrainResult:
     steps: int
     losses: list[float] = field(default_factory=list)  # per step: cross-entropy per target token
     kls: list[float] = field(default_factory=list)  # per step: weighted KL per target token
+    texts: list[float] = field(default_factory=list)  # per step: weighted text term, the same
     tokens: int = 0
     target_tokens: int = 0
     train_seconds: float = 0.0
@@ -184,6 +185,7 @@ def train(
         start = state["step"]
         result.losses = list(state["losses"])
         result.kls = list(state.get("kls", []))
+        result.texts = list(state.get("texts", []))
         result.tokens, result.target_tokens = state["tokens"], state["target_tokens"]
         result.train_seconds = state["train_seconds"]
         if clock is not None:
@@ -208,6 +210,7 @@ def train(
             "cuda_rng": cuda_rng_next,
             "losses": list(result.losses),
             "kls": list(result.kls),
+            "texts": list(result.texts),
             "tokens": result.tokens,
             "target_tokens": result.target_tokens,
             "train_seconds": result.train_seconds + time.perf_counter() - session_start,
@@ -235,17 +238,23 @@ def train(
                 )
                 for group in optimizer.param_groups:
                     group["lr"] = labels.lr_at(step, steps, opts.lr, warmup)
-                step_loss = torch.zeros(2, dtype=torch.float64, device=accelerator.device)
+                step_loss = torch.zeros(3, dtype=torch.float64, device=accelerator.device)
                 micro = shares[rank]
                 for m, idx in enumerate(micro):
-                    batch = collate([examples[i] for i in idx], pad_id, KL_PROMPT if opts.kl else 0)
+                    lead = KL_PROMPT if opts.kl or opts.text else 0
+                    batch = collate([examples[i] for i in idx], pad_id, lead)
                     batch = {k: v.to(accelerator.device) for k, v in batch.items()}
                     with accelerator.no_sync(model) if m < len(micro) - 1 else nullcontext():
-                        ce_sum, kl_sum = completion_loss_sum(model, batch, opts.kl, stop_ids)
+                        ce_sum, kl_sum, text_sum = completion_loss_sum(
+                            model, batch, opts.kl, stop_ids, opts.text
+                        )
                         # DDP averages gradients over ranks; scaling by `world` makes that the mean
                         # over the completion tokens of the whole step, as on one process
-                        accelerator.backward((ce_sum + kl_sum) * world / step_targets)
-                    step_loss += torch.stack([ce_sum.detach(), kl_sum.detach()]).double()
+                        total = ce_sum + kl_sum + text_sum
+                        accelerator.backward(total * world / step_targets)
+                    step_loss += torch.stack(
+                        [ce_sum.detach(), kl_sum.detach(), text_sum.detach()]
+                    ).double()
                 # From the update to its bookkeeping a Ctrl+C waits: a checkpoint taken between
                 # them would hold the new weights with the old step number, and resume would run
                 # that step twice.
@@ -261,6 +270,7 @@ def train(
                     result.target_tokens += step_targets
                     result.losses.append(step_loss[0].item() / step_targets)
                     result.kls.append(step_loss[1].item() / step_targets)
+                    result.texts.append(step_loss[2].item() / step_targets)
                     rng_next, cuda_rng_next = torch.get_rng_state(), _cuda_rng()
                 done = step + 1
                 rate = session_tokens / max(1e-9, time.perf_counter() - session_start)
@@ -308,6 +318,7 @@ def _recipe(options: dict | None) -> dict | None:
         return None
     recipe = {k: v for k, v in options.items() if k != "checkpoint_every"}
     recipe.setdefault("kl", 0.0)  # written before the KL term existed: trained without it
+    recipe.setdefault("text", 0.0)  # ... and the same for the text term
     return recipe
 
 

@@ -1,6 +1,7 @@
 """Does a personal adapter write more of its author's code than the shipped one?
 
-    python benchmarks/personal.py REPO --author A [--work DIR] [--budget 30m] [--json]
+    python benchmarks/personal.py REPO --author A [--include GLOB] [--train-args ARGS]
+                                  [--work DIR] [--budget 30m] [--json]
 
 1. `pairterm train REPO --author A` with the default recipe and time budget: the newest of the
    author's file versions are held out (`RUN/holdout.jsonl`), never trained on.
@@ -22,6 +23,7 @@ import argparse
 import ast
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -36,11 +38,13 @@ EVAL_METRICS = ("accept_ratio", "accepted_char_share", "dpr")
 MODEL = "smollm2-135m"
 
 
-def run(cmd: list[str], out: Path | None = None) -> None:
+def run(cmd: list[str], out: Path | None = None, cwd: Path | None = None) -> None:
     """Run a step; its stdout goes to `out` (written whole, then renamed), else to stderr."""
     print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
     # a step's own report goes to stderr with its progress: stdout is this script's figures only
-    done = subprocess.run(cmd, stdout=subprocess.PIPE if out else sys.stderr, text=True, check=False)
+    done = subprocess.run(
+        cmd, stdout=subprocess.PIPE if out else sys.stderr, text=True, check=False, cwd=cwd
+    )
     if done.returncode != 0:
         raise SystemExit(f"personal.py: step failed with exit {done.returncode}: {' '.join(cmd)}")
     if out is not None:
@@ -75,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("repo", type=Path, help="a git repository")
     parser.add_argument("--author", required=True, action="append", help="whose history (repeatable)")
+    parser.add_argument("--include", action="append", default=[], metavar="GLOB",
+                        help="files to train and evaluate on (repeatable; default: source files)")
+    parser.add_argument("--train-args", default="", metavar="ARGS",
+                        help="more `pairterm train` flags, one quoted string (say \"--text 1\")")
     parser.add_argument("--work", type=Path, help="where runs and results go")
     parser.add_argument("--budget", default="30m", help="training time budget (default 30m)")
     parser.add_argument("--typing-files", type=int, default=6,
@@ -87,11 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     run_dir, partial = work / "run", work / "run.partial"
     if not run_dir.is_dir():
         authors = [a for author in args.author for a in ("--author", author)]
+        authors += [a for glob in args.include for a in ("--include", glob)]
         if partial.is_dir():
             run(pairterm("train", "--resume", str(run_dir)))
         else:
             run(pairterm("train", str(args.repo), *authors, "--out", str(run_dir),
-                         "--budget", args.budget))  # fmt: skip
+                         "--budget", args.budget, *shlex.split(args.train_args)))  # fmt: skip
     adapter = work / "personal.gguf"
     if not adapter.is_file():
         run(pairterm("export", str(run_dir), "--out", str(adapter), "--adapter-only"))
@@ -112,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     for row in ROWS:
         out = work / f"typing-{row}.json"
         if typed and not out.is_file():
+            # names relative to the work folder: the benchmark seeds each file's regions by its
+            # name, so runs in another folder (another recipe) type the same regions
+            names = [str(p.relative_to(work)) for p in typed]
             run([sys.executable, str(HERE / "typing.py"), "--model", MODEL, "--adapter",
-                 adapters[row], "--json", "--files", *map(str, typed)], out)  # fmt: skip
+                 adapters[row], "--json", "--files", *names], out, cwd=work)  # fmt: skip
         if out.is_file():
             typing[row] = json.loads(out.read_text(encoding="utf-8"))
 
@@ -126,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         "train_steps": train_report["steps"],
         "train_wall_s": round(train_report["wall_s"], 1),
         "budget_s": train_report.get("budget", {}).get("budget_s"),
+        "train_args": args.train_args,
+        "kl": train_report.get("kl"),
+        "text": train_report.get("text", 0.0),
+        # the held-out files' text, bits per token: base model, and the change the adapter makes
+        "held_out_text_bits": train_report.get("drift", {}).get("base", {}).get("text_bits"),
+        "held_out_text_bits_change": train_report.get("drift", {}).get("text_bits_change"),
     }
     for row in ROWS:
         for metric in EVAL_METRICS:

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import torch
-import torch.nn.functional as F
 
 from training import budget, labeling
 from training.request import TrainOptions
@@ -101,57 +100,54 @@ def corpus_examples(
 
 @contextmanager
 def _frozen(model) -> Iterator[None]:
+    """The model's weights frozen, yet gradients flowing back through every layer, as they do
+    to LoRA's matrices in a step: transformers' hook makes the embeddings' output need them."""
     flags = [(p, p.requires_grad) for p in model.parameters()]
     for p, _ in flags:
         p.requires_grad_(False)
+    model.enable_input_require_grads()
     try:
         yield
     finally:
+        model.disable_input_require_grads()
         for p, flag in flags:
             p.requires_grad_(flag)
 
 
 def _forward_backward(
-    model, examples: Sequence[dict], pad_id: int, kl: bool = False, lead: bool = False
+    model, examples: Sequence[dict], pad_id: int, kl: float = 0.0, text: float = 0.0
 ) -> float:
-    """Seconds of one micro-batch's loss and backward. With `kl`, as the trainer computes it
-    (training.loss): more positions through the LM head, a second forward without gradient
-    (here the same frozen model stands in for the base), and the divergence over the vocabulary."""
-    from training.loss import KL_PROMPT, collate, text_divergence
+    """Seconds of one micro-batch's loss and backward, the trainer's own (training.loss); for the
+    KL term's second forward the frozen model stands in for the base."""
+    from training.loss import collate, completion_loss_sum, kept_prompt
 
     device = next(model.parameters()).device
-    batch = {k: v.to(device) for k, v in collate(examples, pad_id, KL_PROMPT if kl or lead else 0).items()}
+    batch = collate(examples, pad_id, kept_prompt(kl, text))
+    batch = {k: v.to(device) for k, v in batch.items()}
     _sync(device)
     t0 = time.perf_counter()
     with torch.enable_grad():
-        embeds = model.get_input_embeddings()(batch["input_ids"]).detach().requires_grad_(True)
-        logits = model(inputs_embeds=embeds, attention_mask=batch["attention_mask"],
-                       logits_to_keep=batch["keep"]).logits.float()  # fmt: skip
-        loss = F.cross_entropy(logits, batch["labels"], reduction="sum")
-        if kl:
-            with torch.no_grad():
-                base = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                             logits_to_keep=batch["keep"]).logits.float()  # fmt: skip
-            loss = loss + text_divergence(logits, base)
-        loss.backward()
+        sum(completion_loss_sum(model, batch, kl, (), text)).backward()
     _sync(device)
     return time.perf_counter() - t0
 
 
 def train_cost(
-    model, examples: Sequence[dict], batch_size: int, pad_id: int, kl: bool = False,
-    lead: bool = False,
-) -> StepCost:
+    model, examples: Sequence[dict], batch_size: int, pad_id: int, kl: float = 0.0,
+    text: float = 0.0,
+) -> StepCost:  # fmt: skip
     """Fixed and per-token cost of a training micro-batch, from one example and a few, their
     prompts cut short: a full micro-batch would cost half a step of the run's time."""
     short = [{**ex, "prompt_ids": ex["prompt_ids"][-CALIBRATION_PROMPT:]} for ex in examples]
     one, full = short[:1], short[: min(batch_size, 4)]
+
+    def timed(batch: list[dict]) -> float:
+        return _best(lambda: _forward_backward(model, batch, pad_id, kl, text))
+
     with _frozen(model):
-        _forward_backward(model, one, pad_id, kl, lead)  # one-time costs (allocations, kernels)
-        t_one = _best(lambda: _forward_backward(model, one, pad_id, kl, lead))
-        t_full = (
-            _best(lambda: _forward_backward(model, full, pad_id, kl, lead)) if len(full) > 1 else t_one
-        )
+        _forward_backward(model, one, pad_id, kl, text)  # one-time costs (allocations, kernels)
+        t_one = timed(one)
+        t_full = timed(full) if len(full) > 1 else t_one
     n_one, n_full = padded_tokens(one), padded_tokens(full)
     if n_full > n_one and t_full > t_one:
         token_s = (t_full - t_one) / (n_full - n_one)
@@ -200,9 +196,8 @@ class Planner:
             label_tps = label_rate(model, doc_ids, options, pad_id)
             sample = corpus_examples(doc_ids, every, options, prefix, eos_id)
             self.cost = train_cost(
-                model, sample, self.opts.batch_size, pad_id, kl=self.opts.kl > 0,
-                lead=self.opts.text > 0,
-            )  # fmt: skip
+                model, sample, self.opts.batch_size, pad_id, self.opts.kl, self.opts.text
+            )
         per_step = self.opts.batch_size * self.opts.grad_accum * self.world
         every_tokens = labeling.labeled_tokens(doc_ids, options, every)
         label_s_per_state = every_tokens / len(every) / label_tps

@@ -7,6 +7,7 @@ training.trainer runs it, training.calibrate times it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import torch
@@ -18,6 +19,11 @@ NO_MASS = -1e4
 # completion is a few tokens, too few positions alone to hold the model's predictions in place.
 # With the text term, the same positions learn the person's own next token.
 KL_PROMPT = 16
+
+
+def kept_prompt(kl: float, text: float) -> int:
+    """Prompt positions before each completion that the loss reads (collate's `kl_prompt`)."""
+    return KL_PROMPT if kl > 0 or text > 0 else 0
 
 
 class LossTerms(NamedTuple):
@@ -112,6 +118,7 @@ def text_divergence(
 
 
 def _base_only(model):
-    """The LoRA model with its adapter switched off: the base model, without a second copy."""
+    """The LoRA model with its adapter switched off: the base model, without a second copy. A
+    model without an adapter (the one the budget's calibration times) is its own base."""
     inner = getattr(model, "module", model)  # DDP wraps the peft model
-    return inner.disable_adapter()
+    return inner.disable_adapter() if hasattr(inner, "disable_adapter") else nullcontext()

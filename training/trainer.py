@@ -27,7 +27,7 @@ import torch
 from pairterm.errors import UserError
 from training import labels
 from training.budget import Clock, Heartbeat, reserve_s
-from training.loss import KL_PROMPT, collate, completion_loss_sum
+from training.loss import collate, completion_loss_sum, kept_prompt
 from training.request import TrainOptions
 from training.rundir import write_bytes
 
@@ -241,8 +241,7 @@ def train(
                 step_loss = torch.zeros(3, dtype=torch.float64, device=accelerator.device)
                 micro = shares[rank]
                 for m, idx in enumerate(micro):
-                    lead = KL_PROMPT if opts.kl or opts.text else 0
-                    batch = collate([examples[i] for i in idx], pad_id, lead)
+                    batch = collate([examples[i] for i in idx], pad_id, kept_prompt(opts.kl, opts.text))
                     batch = {k: v.to(accelerator.device) for k, v in batch.items()}
                     with accelerator.no_sync(model) if m < len(micro) - 1 else nullcontext():
                         ce_sum, kl_sum, text_sum = completion_loss_sum(

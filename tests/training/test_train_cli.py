@@ -73,47 +73,43 @@ def test_run_directory_contract(runs: dict[str, Path], tiny_model: Path, git_rep
     assert {"prefix_tail", "completion", "bits", "tokens", "path", "state"} <= set(examples[0])
 
 
-def test_the_kl_term_keeps_the_adapted_model_near_the_base(
-    git_repo: Path, tiny_model: Path, tmp_path: Path
-) -> None:
+def tuned_terms(git_repo: Path, tiny_model: Path, run: Path, flags: list[str], **weights):  # type: ignore[no-untyped-def]
+    """Train a run with `flags`, then the loss terms (training.loss.LossTerms, weighted by
+    `weights`) of its adapter on the run's own examples."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
     from training.loss import KL_PROMPT, collate, completion_loss_sum
 
+    assert train(git_repo, "--out", run, "--base", tiny_model, *flags) == 0
+    batch = collate(read(run, "examples.jsonl"), pad_id=0, kl_prompt=KL_PROMPT)
+    tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
+                                      run / "adapter")  # fmt: skip
+    with torch.no_grad():
+        return completion_loss_sum(tuned, batch, **weights)
+
+
+def test_the_kl_term_keeps_the_adapted_model_near_the_base(
+    git_repo: Path, tiny_model: Path, tmp_path: Path
+) -> None:
     # a learning rate high enough to move the random model; the same states, steps and seed
     divergence = {}
     for kl in ("0", "10"):
-        run = tmp_path / f"kl{kl}"
         flags = [*FAST, "--max-steps", "12", "--lr", "5e-3", "--kl", kl]
-        assert train(git_repo, "--out", run, "--base", tiny_model, *flags) == 0
-        batch = collate(read(run, "examples.jsonl"), pad_id=0, kl_prompt=KL_PROMPT)
-        tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
-                                          run / "adapter")  # fmt: skip
-        with torch.no_grad():
-            divergence[kl] = completion_loss_sum(tuned, batch, kl=1.0, stop_ids=[0, 1]).kl
+        terms = tuned_terms(git_repo, tiny_model, tmp_path / f"kl{kl}", flags, kl=1.0, stop_ids=[0, 1])
+        divergence[kl] = terms.kl
     assert divergence["10"] < 0.5 * divergence["0"], divergence
 
 
 def test_the_text_term_makes_the_adapter_predict_the_sources_own_code(
     git_repo: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-
-    from training.loss import KL_PROMPT, collate, completion_loss_sum
-
     own = {}
     for text in ("0", "4"):
         run = tmp_path / f"text{text}"
         flags = [*FAST, "--max-steps", "12", "--lr", "5e-3", "--kl", "0", "--text", text]
-        assert train(git_repo, "--out", run, "--base", tiny_model, *flags) == 0
+        own[text] = tuned_terms(git_repo, tiny_model, run, flags, text=1.0).text.item()
         assert read(run, "report.json")["text"] == float(text)
-        batch = collate(read(run, "examples.jsonl"), pad_id=0, kl_prompt=KL_PROMPT)
-        tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model),
-                                          run / "adapter")  # fmt: skip
-        with torch.no_grad():
-            own[text] = completion_loss_sum(tuned, batch, text=1.0).text.item()
     # the same states, steps and seed: only the term differs. The tiny random model learns text
     # slowly (about 1 % in 12 steps), so the bar is low; without the term the two are equal.
     assert own["4"] < 0.995 * own["0"], own

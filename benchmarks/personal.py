@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
-import os
 import shlex
 import subprocess
 import sys
@@ -30,7 +28,9 @@ from pathlib import Path
 
 from latency import print_report
 
+from pairterm import atomic
 from pairterm.evaluation.metrics import mean_se, paired_difference
+from training import rundir
 
 HERE = Path(__file__).resolve().parent
 ROWS = ("none", "empower", "personal")
@@ -48,9 +48,7 @@ def run(cmd: list[str], out: Path | None = None, cwd: Path | None = None) -> Non
     if done.returncode != 0:
         raise SystemExit(f"personal.py: step failed with exit {done.returncode}: {' '.join(cmd)}")
     if out is not None:
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(done.stdout, encoding="utf-8")
-        os.replace(tmp, out)
+        atomic.write_text(out, done.stdout)
 
 
 def pairterm(*args: str) -> list[str]:
@@ -61,8 +59,7 @@ def held_out_python(run_dir: Path, into: Path) -> list[Path]:
     """The run's held-out Python files that parse, written out for the typing benchmark."""
     into.mkdir(parents=True, exist_ok=True)
     files = []
-    for i, line in enumerate((run_dir / "holdout.jsonl").read_text(encoding="utf-8").splitlines()):
-        doc = json.loads(line)
+    for i, doc in enumerate(rundir.read_jsonl(run_dir / "holdout.jsonl")):
         if not doc["path"].endswith(".py"):
             continue
         try:
@@ -112,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         if not out.is_file():
             run(pairterm("eval", "--corpus", str(run_dir), "--model", MODEL, "--adapter",
                          adapters[row], "--json", "--per-document"), out)  # fmt: skip
-        evals[row] = json.loads(out.read_text(encoding="utf-8"))
+        evals[row] = rundir.read_json(out)
 
     # the largest files hold the most code to retype (a package's __init__ or a docs conf.py little)
     typed = sorted(held_out_python(run_dir, work / "held-out-py"), key=lambda p: -p.stat().st_size)
@@ -127,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
             run([sys.executable, str(HERE / "typing.py"), "--model", MODEL, "--adapter",
                  adapters[row], "--json", "--files", *names], out, cwd=work)  # fmt: skip
         if out.is_file():
-            typing[row] = json.loads(out.read_text(encoding="utf-8"))
+            typing[row] = rundir.read_json(out)
 
-    train_report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    train_report = rundir.read_json(run_dir / "report.json")
     report: dict[str, object] = {
         "repo": args.repo.resolve().name,
         "author": args.author,

@@ -58,6 +58,7 @@ def python_outline(source: str, wanted: Collection[str] = ()) -> str:
     except (SyntaxError, ValueError):
         return head(source)
     lines = source.splitlines()
+    leading = set(wanted)
 
     def signature(node: ast.AST, out: list[str]) -> None:
         body = getattr(node, "body", [])
@@ -88,7 +89,7 @@ def python_outline(source: str, wanted: Collection[str] = ()) -> str:
             signature(node, chunk)
         else:
             continue
-        (first if _defined_names(node) & set(wanted) else rest).extend(chunk)
+        (first if _defined_names(node) & leading else rest).extend(chunk)
     return "\n".join(first + rest) + "\n"
 
 

@@ -1,6 +1,6 @@
 """LoRA fine-tuning on labeled examples: a loop you can read top to bottom.
 
-The loss (training.loss: the completion's cross-entropy and the pull towards the base) is
+The loss (training.loss: the completion's cross-entropy, the pull towards the base, the text term) is
 normalised by the completion tokens of the whole optimizer step, so gradient accumulation and data-parallel ranks give the same
 update as one large batch. The data order, LoRA init and dropout come from the seed; a checkpoint
 (a plain dict) carries the LoRA weights, the optimizer, the step and the RNG state at the start of

@@ -5,7 +5,9 @@ the models' training data was collected (Textual modules created from December 2
 the standard library, which the shipped adapter trained on). `--files` replaces it. In each file,
 `--regions` regions of whole lines are chosen (seeded by `--seed`): a function body (without its
 docstring) or a run of 6-15 lines that starts at a statement, at most `--chars` keystrokes per
-file in all. The person retypes each region with the rest of the file in place: `before` is the
+file in all; with `--cross-file`, single statements that use a name defined in another file of
+the project and absent from what the prompt holds of this one (benchmarks/typing_regions.py),
+where project context can matter. The person retypes each region with the rest of the file in place: `before` is the
 file up to the region plus what is typed so far, `after` is the file after the region.
 
 Typing runs on a virtual clock: `--cps` keystrokes a second, and `--line-pause` seconds more
@@ -35,16 +37,16 @@ instance, of as many tokens from the same prompt tokens the engine evaluated, ru
 each completed model call (benchmarks/latency.py).
 
     python benchmarks/typing.py [--model NAME|PATH] [--adapter PATH|empower|none] [--no-fim]
-                                [--no-context] [--files F ...] [--json]
+                                [--no-context] [--cross-file] [--files F ...] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib.metadata
 import os
 import random
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,7 +54,8 @@ from pathlib import Path
 from typing import Any
 
 from latency import greedy, print_report
-from typing_sim import Region, RegionStats, simulate_region, unaided_keystrokes
+from typing_regions import cross_file_regions, pick_regions, project_names, region_at
+from typing_sim import RegionStats, simulate_region
 
 from pairterm.engine import Suggestion
 from pairterm.evaluation.metrics import mean_se
@@ -69,7 +72,6 @@ DEFAULT_FILES = [
     ("textual", "textual/layouts/stream.py"),
     ("textual", "textual/selection.py"),
 ]
-RUN_LINES = (6, 15)
 
 # -- the corpus and its regions -----------------------------------------------------------------
 @dataclass(frozen=True)
@@ -89,70 +91,15 @@ def default_corpus() -> list[CorpusFile]:
     return files
 
 
-def region_at(text: str, first: int, last: int, name: str = "") -> Region:
-    """Lines `first`..`last` (0-based, inclusive) to retype. The cursor starts after the first
-    line's indentation, and the region ends before the last line's newline, so that `after`
-    starts at a line end, as where a person adds lines."""
-    lines = text.split("\n")
-    start = sum(len(line) + 1 for line in lines[:first])
-    start += len(lines[first]) - len(lines[first].lstrip(" \t"))
-    end = sum(len(line) + 1 for line in lines[: last + 1]) - 1
-    return Region(text[:start], text[start:end], text[end:], name)
+def package_files(path: Path) -> list[Path]:
+    """The Python files of the package `path` belongs to (its top folder under the project
+    root), where the names other files can tell the model are defined."""
+    from pairterm.project_context import project_root
 
-
-def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[tuple[int, int]]:
-    """`count` regions of whole lines, (first, last) 0-based and inclusive, that do not overlap,
-    each at most chars // count keystrokes: half the time a function body after its docstring
-    when one is short enough, else RUN_LINES lines from a statement, shortened to fit."""
-    lines = text.split("\n")
-    tree = ast.parse(text)
-
-    def opens_line(node: ast.stmt) -> bool:
-        line = lines[node.lineno - 1]
-        return node.col_offset == len(line) - len(line.lstrip())
-
-    def is_docstring(node: ast.stmt) -> bool:
-        return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
-            node.value.value, str)
-
-    # lines that a statement opens: code, not a continuation, a string's inside or a docstring
-    starts = sorted({
-        node.lineno - 1 for node in ast.walk(tree)
-        if isinstance(node, ast.stmt) and opens_line(node) and not is_docstring(node)
-    })  # fmt: skip
-    bodies = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body[1:] if is_docstring(node.body[0]) else node.body
-            if body and opens_line(body[0]) and node.end_lineno is not None:
-                bodies.append((body[0].lineno - 1, node.end_lineno - 1))
-    cap = chars // max(1, count)
-
-    def cost(first: int, last: int) -> int:
-        return unaided_keystrokes(region_at(text, first, last).target)
-
-    chosen: list[tuple[int, int]] = []
-
-    def free(first: int, last: int) -> bool:
-        return all(last < a or first > b for a, b in chosen)
-
-    bodies = [b for b in bodies if cost(*b) <= cap]
-    for _ in range(200 * count):
-        if len(chosen) == count or not starts:
-            break
-        fitting = [b for b in bodies if free(*b)]
-        if fitting and rng.random() < 0.5:
-            first, last = rng.choice(fitting)
-        else:
-            first = rng.choice(starts)
-            last = min(first + rng.randint(*RUN_LINES) - 1, len(lines) - 1)
-            while last > first and (not lines[last].strip() or cost(first, last) > cap):
-                last -= 1
-            if cost(first, last) > cap:
-                continue
-        if free(first, last):
-            chosen.append((first, last))
-    return sorted(chosen)
+    root = project_root(path).resolve()
+    here = path.resolve()
+    top = root / here.relative_to(root).parts[0] if here.is_relative_to(root) else here.parent
+    return sorted(top.rglob("*.py")) if top.is_dir() else [here]
 
 
 # -- the real engine ----------------------------------------------------------------------------
@@ -192,6 +139,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     from pairterm.config import build_config
     from pairterm.engine import Engine
     from pairterm.project_context import gather, relative_name
+    from pairterm.prompt import SUFFIX_CHARS
     from pairterm.suggestion_source import SuggestionSource
 
     overrides: dict[str, object] = {
@@ -220,10 +168,18 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         for item in corpus:
             text = item.path.read_text(encoding="utf-8")
             # What the editor shows the model for this file (the engine takes what fits).
-            context = [] if args.no_context else gather(item.path, text)
+            context = [] if args.no_context or args.no_project_files else gather(item.path, text)
             source.set_context(context, relative_name(item.path))
             rng = random.Random(f"{args.seed}:{item.name}")
-            spans = pick_regions(text, args.regions, args.chars, rng)
+            if args.cross_file:
+                outside = project_names(package_files(item.path), item.path)
+                spans = cross_file_regions(text, outside, args.regions, args.chars, rng,
+                                           config.window_chars, SUFFIX_CHARS)
+                if len(spans) < args.regions:
+                    print(f"typing.py: {len(spans)} cross-file regions in {item.name}",
+                          file=sys.stderr)
+            else:
+                spans = pick_regions(text, args.regions, args.chars, rng)
             file_stats = []
             for first, last in spans:
                 region = region_at(text, first, last, f"{item.name}:{first + 1}-{last + 1}")
@@ -249,7 +205,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "fim": fim,
         # the engine shows other files only in a FIM prompt
         "context": fim and any(f["context_files"] for f in per_file),
+        "own_imports": fim and not args.no_context,
         "eta": config.eta,
+        "regions_kind": "cross-file" if args.cross_file else "anywhere",
         "files": [f"{f.version}: {f.name}" if f.version else f.name for f in corpus],
         "seed": args.seed,
         "cps": args.cps,
@@ -328,6 +286,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object, per file too")
     parser.add_argument("--seed", type=int, default=0, help="chooses the regions")
     parser.add_argument("--regions", type=int, default=2, help="regions per file")
+    parser.add_argument("--no-project-files", action="store_true",
+                        help="project context without other files: the file's own imports only")
+    parser.add_argument("--cross-file", action="store_true",
+                        help="only statements using a name defined in another project file")
     parser.add_argument("--chars", type=int, default=600, help="keystrokes per file, at most")
     parser.add_argument("--cps", type=float, default=5.0, help="typing speed, keystrokes/s")
     parser.add_argument("--line-pause", type=float, default=1.0, help="seconds after a line end")

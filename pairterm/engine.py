@@ -21,7 +21,7 @@ from pairterm.gate import greedy_token_bits, heal_consistent, token_bits, within
 from pairterm.heal import VocabIndex, split_tail
 from pairterm.model_file import check_gguf
 from pairterm.postfilter import mid_line_allowed, postfilter
-from pairterm.project_context import ContextFile
+from pairterm.project_context import ContextFile, imports_above
 from pairterm.prompt import (
     FimTokens,
     fim_split,
@@ -175,6 +175,18 @@ class Engine:
             self._preamble_key = key
         return self._preamble
 
+    def _window(self, typed: str, language: str | None) -> str:
+        """The text before the cursor that the prompt holds. With project context on, a Python
+        file's own imports above the window come first, in place of as many characters of its
+        oldest lines, so the prompt is no longer than without them."""
+        chars, step = self.config.window_chars, self.config.window_step
+        window = prompt_window(typed, chars, step)
+        fim = self.fim
+        if fim is None or fim.sep is None or self.config.context_tokens <= 0 or language != "python":
+            return window
+        imports = imports_above(typed, len(typed) - len(window), limit=chars // 3)
+        return imports + prompt_window(typed, chars - len(imports), step) if imports else window
+
     def _prompt(
         self, window: str, after: str, room: int, context: Sequence[ContextFile], path: str | None
     ) -> list[int]:
@@ -246,7 +258,8 @@ class Engine:
         typed, heal = split_heal(before)
         if not heal:
             typed, heal = split_tail(typed)
-        window = prompt_window(typed, self.config.window_chars, self.config.window_step)
+        language = language or language_for_path(path)
+        window = self._window(typed, language)
         line_before = before.rsplit("\n", 1)[-1]
         with self._lock:
             if self.llama is None:  # closed while this request waited for the lock
@@ -271,7 +284,6 @@ class Engine:
             # of its own, where the filters can judge it whole (a repeat of the next line, say).
             raw = raw[: raw.rindex("\n")]
         text, filtered = postfilter(raw, before, after)
-        language = language or language_for_path(path)
         if text and language:
             parsed = guard(before, text, after, language)
             if not parsed:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +27,23 @@ SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "ven
 CODE_SUFFIXES = {".py", ".pyi", ".js", ".mjs", ".ts", ".rs", ".go", ".java", ".c", ".h",
                  ".cpp", ".hpp", ".rb", ".sh", ".toml", ".md"}
 HEAD_LINES = 60
+IMPORT_CHARS = 1200  # of the edited file's own imports shown above a window that starts lower
+IMPORT_SCAN_LINES = 400  # imports are at the top; a file's later lines are not searched
+IMPORT_SCAN_CHARS = 40_000
+IMPORT_LINE = re.compile(r"(from\s+\.*[\w.]*\s+import\b|import\s+[\w.]+)")  # at a line's start
+IMPORT_STATEMENT_LINES = 200
 
 
 @dataclass(frozen=True)
 class ContextFile:
-    """One chunk of another project file: a path relative to the project root, and its text."""
+    """One chunk of another project file: a path relative to the project root, and its text.
+    The first `lead` characters of it (whole lines) are what the edited file takes from it, the
+    definitions of the names it imports: the token budget goes to every file's lead before it
+    goes to the rest of any file."""
 
     path: str
     text: str
+    lead: int = 0
 
 
 def project_root(path: Path) -> Path:
@@ -53,10 +63,15 @@ def python_outline(source: str, wanted: Collection[str] = ()) -> str:
     file; bodies and imports are left out. The definitions of `wanted` names (those the
     current file imports from this one) come first, the rest after in file order: the token
     budget may cut the end. Unparsable source gives its first lines instead."""
+    return "".join(outline_parts(source, wanted))
+
+
+def outline_parts(source: str, wanted: Collection[str] = ()) -> tuple[str, str]:
+    """python_outline in two parts: the definitions of `wanted` names, and the rest."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return head(source)
+        return "", head(source)
     lines = source.splitlines()
     leading = set(wanted)
 
@@ -90,7 +105,8 @@ def python_outline(source: str, wanted: Collection[str] = ()) -> str:
         else:
             continue
         (first if _defined_names(node) & leading else rest).extend(chunk)
-    return "\n".join(first + rest) + "\n"
+    lead, other = ("".join(line + "\n" for line in part) for part in (first, rest))
+    return (lead, other) if lead or other else ("", "\n")
 
 
 def _defined_names(node: ast.stmt) -> set[str]:
@@ -100,12 +116,48 @@ def _defined_names(node: ast.stmt) -> set[str]:
     return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
+def imports_above(before: str, start: int, limit: int = IMPORT_CHARS) -> str:
+    """The import statements of a Python file's text before offset `start`, where the window the
+    model sees begins: they name what the code below uses, and they change rarely, so they cost
+    prefill about once. Each statement on one line without its comments (a bracketed or
+    backslash-continued one joined), whole statements only, at most `limit` characters, in file
+    order.
+    Empty when the window starts at the top."""
+    if start <= 0:
+        return ""
+    out: list[str] = []
+    size = depth = 0
+    statement: list[str] = []
+    # (called per keystroke: a long file is not split whole)
+    for line in before[: min(start, IMPORT_SCAN_CHARS)].splitlines()[:IMPORT_SCAN_LINES]:
+        if not statement and not IMPORT_LINE.match(line):
+            continue
+        code = line.split("#", 1)[0].rstrip()
+        statement.append(code.rstrip("\\").strip())
+        depth = max(0, depth + code.count("(") - code.count(")"))
+        if depth or code.endswith("\\"):
+            if len(statement) > IMPORT_STATEMENT_LINES:  # not an import after all: give it up
+                statement, depth = [], 0
+            continue
+        text = " ".join(statement)
+        statement = []
+        if "(" in text:  # on one line a `from` import needs no parentheses
+            text = text.replace("(", " ").replace(")", " ")
+        text = " ".join(text.split()).rstrip(",")
+        if size + len(text) + 1 > limit:
+            break
+        out.append(text + "\n")
+        size += len(text) + 1
+    return "".join(out)
+
+
 def head(source: str, lines: int = HEAD_LINES) -> str:
     return "".join(source.splitlines(keepends=True)[:lines])
 
 
-def summary(path: Path, text: str, wanted: Collection[str] = ()) -> str:
-    return python_outline(text, wanted) if path.suffix in (".py", ".pyi") else head(text)
+def summary(path: Path, text: str, wanted: Collection[str] = ()) -> tuple[str, str]:
+    """What the model sees of a file: (the definitions the edited file imports, the rest)."""
+    return outline_parts(text, wanted) if path.suffix in (".py", ".pyi") else ("", head(text))
 
 
 def imported_files(path: Path, text: str, root: Path) -> dict[Path, set[str]]:
@@ -237,7 +289,8 @@ def gather(
             name = file.relative_to(top).as_posix()
         except ValueError:
             name = file.name
-        out.append(ContextFile(name, summary(file, body, wanted.get(file, ()))))
+        lead, rest = summary(file, body, wanted.get(file, ()))
+        out.append(ContextFile(name, lead + rest, len(lead)))
     return out
 
 

@@ -112,23 +112,39 @@ def project_tokens(
 ) -> list[int]:
     """The repository preamble: files in the model's own format, within `budget` tokens, ending
     with the separator that names the file being edited. Empty without a file-separator token.
-    Files are taken in the order given (the most useful first); the last one may be cut at a
-    line end to fit."""
+
+    The budget goes first to each file's lead (the definitions the edited file imports from it),
+    in the order given, then to the rest of each file in that order; a part that does not fit
+    whole is cut at a line end. So a file that imports from many others sees what it takes from
+    each of them, not the whole outline of the first."""
     if fim.sep is None or budget <= 0:
         return []
     head = ([fim.rep] + tokenize(PROJECT_NAME + "\n")) if fim.rep is not None else []
     current = [fim.sep] + tokenize((path or "untitled") + "\n")
-    out = list(head)
     room = budget - len(head) - len(current)
-    for item in files:
-        header = [fim.sep] + tokenize(item.path + "\n")
-        body = tokenize(item.text.rstrip("\n") + "\n")
-        if len(header) + len(body) > room:
-            body = _cut_to_lines(tokenize, item.text, room - len(header))
+    bodies: list[list[int]] = [[] for _ in files]
+    headers: list[list[int] | None] = [None for _ in files]
+    parts = [(i, item.text[: item.lead]) for i, item in enumerate(files) if item.lead > 0]
+    parts += [(i, item.text[item.lead :]) for i, item in enumerate(files)]
+    for i, text in parts:
+        if room <= 0:
+            break
+        if not text.strip():
+            continue
+        header = headers[i] or [fim.sep] + tokenize(files[i].path + "\n")
+        cost = 0 if headers[i] else len(header)
+        body = tokenize(text.rstrip("\n") + "\n")
+        if cost + len(body) > room:
+            body = _cut_to_lines(tokenize, text, room - cost)
             if not body:
-                break
-        out += header + body
-        room -= len(header) + len(body)
+                continue
+        headers[i] = header
+        bodies[i] += body
+        room -= cost + len(body)
+    out = list(head)
+    for header, body in zip(headers, bodies, strict=True):
+        if header is not None:
+            out += header + body
     return out + current if len(out) > len(head) else []
 
 

@@ -72,6 +72,23 @@ def test_project_files_fit_the_budget_and_name_the_current_file_last() -> None:
     assert "B = 1\n" in text and "B = 1\n" * 50 not in text  # the last file cut at a line end
 
 
+def test_every_file_shows_what_the_edited_file_imports_from_it_before_any_shows_the_rest() -> None:
+    big = ContextFile("a.py", "def wanted_a():\n    ...\n" + "def other_a():\n    ...\n" * 40,
+                      lead=len("def wanted_a():\n    ...\n"))
+    small = ContextFile("b.py", "def wanted_b():\n    ...\ndef other_b():\n    ...\n",
+                        lead=len("def wanted_b():\n    ...\n"))
+    text = "".join(chr(t) if t > 0 else "|" for t in
+                   project_tokens(chars, FIM, [big, small], "main.py", budget=200))
+    assert "wanted_a" in text and "wanted_b" in text  # the first file's outline did not take all
+    assert text.index("|a.py") < text.index("|b.py") and text.count("|a.py") == 1
+    assert "other_a" in text  # what is left of the budget goes to the rest, in order
+    # without leads the first file's outline fills the budget, as it did before
+    plain = [ContextFile(f.path, f.text) for f in (big, small)]
+    text = "".join(chr(t) if t > 0 else "|" for t in
+                   project_tokens(chars, FIM, plain, "main.py", budget=200))
+    assert "wanted_b" not in text
+
+
 def test_no_file_separator_means_no_project_files() -> None:
     plain = FimTokens(pre=-1, suf=-2, mid=-3)
     assert project_tokens(chars, plain, [ContextFile("a.py", "A = 1\n")], "m.py", 500) == []
@@ -142,6 +159,32 @@ def test_project_files_come_first_and_survive_typing(tiny_engine: Engine) -> Non
     assert "def frobnicate(widget)" in tiny_engine.detokenize(prompt[: prompt.index(fim.pre)])
     again = tiny_engine.suggest("x = f", "\n", context=files, path="main.py")
     assert again.prefill_tokens <= 3
+
+
+def test_the_imports_above_a_window_that_starts_lower_come_first_in_the_prefix(
+    tiny_fim_gguf: Path,
+) -> None:
+    body = "".join(f"value_{i} = helper({i})\n" for i in range(60))
+    before = "import os\nfrom helpers import helper\n\n" + body + "result = hel"
+    for tokens, path, shown in ((512, "main.py", True), (0, "main.py", False),
+                                (512, "main.js", False)):
+        engine = Engine(EngineConfig(model=tiny_fim_gguf, adapter=None, max_tokens=2, threads=1,
+                                     n_ctx=512, window_chars=300, window_step=100,
+                                     context_tokens=tokens))
+        try:
+            fim = engine.fim
+            assert fim is not None
+            engine.suggest(before, "\n", path=path)
+            prompt = engine.last_prompt
+            prefix = engine.detokenize(prompt[prompt.index(fim.pre) + 1 : prompt.index(fim.suf)])
+            middle = engine.detokenize(prompt[prompt.index(fim.mid) + 1 :])
+            seen = prefix + middle
+            assert "value_59 = helper(59)" in seen and "value_0 =" not in seen
+            assert seen.startswith("import os\nfrom helpers import helper\n") is shown
+            # the imports take the place of the oldest lines: the prompt is no longer for them
+            assert len(seen) <= 300
+        finally:
+            engine.close()
 
 
 def test_fim_can_be_turned_off_and_then_the_prompt_is_the_text_before(tiny_fim_gguf: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pairterm.project_context import gather, python_outline
+from pairterm.project_context import IMPORT_CHARS, gather, imports_above, python_outline
 
 GEOMETRY = '''"""Shapes."""
 
@@ -82,3 +82,29 @@ def test_a_plain_import_shows_the_module_in_file_order_then_recent_files(tmp_pat
     assert files[0].path == "shapes/geometry.py"
     assert files[0].text.startswith("ORIGIN = (0, 0)\ndef distance(a, b):")
     assert files[1].path == "shapes/notes.py"  # not imported: the most recently modified next
+
+
+def test_the_imports_above_the_window_are_whole_statements_each_on_one_line() -> None:
+    text = ("'''Doc.'''\nimport os\nfrom shapes.geometry import (\n    Region,\n    Size,\n)\n\n"
+            "CONSTANT = 1\n\n\ndef f():\n    import json\n    return Region\n")
+    start = text.index("def f")
+    assert imports_above(text, start) == "import os\nfrom shapes.geometry import Region, Size\n"
+    # what the window holds already is not repeated, nor an import cut off by the window's start
+    assert imports_above(text, text.index("    Size")) == "import os\n"
+    assert imports_above(text, 0) == ""
+
+
+def test_the_imports_above_the_window_stop_at_a_whole_statement_within_their_size() -> None:
+    text = "".join(f"from package.module_{i} import name_{i}\n" for i in range(200)) + "x = 1\n"
+    shown = imports_above(text, text.index("x = 1"))
+    assert shown.endswith("\n") and 0 < len(shown) <= IMPORT_CHARS
+    assert text.startswith(shown)
+
+
+def test_comments_continuations_and_prose_do_not_spoil_the_imports_above() -> None:
+    text = ('"""Module notes.\n\nfrom the start (see below\n"""\n'
+            "from x import (  # noqa: F401\n    a,  # why\n    b as c,\n)\n"
+            "from y import d, \\\n    e\nimport os  # (legacy\nfrom . import sibling\n\n"
+            "def f():\n    return a\n")
+    assert imports_above(text, text.index("def f")) == (
+        "from x import a, b as c\nfrom y import d, e\nimport os\nfrom . import sibling\n")

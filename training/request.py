@@ -20,6 +20,9 @@ from training import budget, filters, labels
 # The pull towards the base model's predictions (training.loss.completion_loss_sum): chosen
 # with the held-out figures in report.json's `drift` (README, "The default adapter").
 DEFAULT_KL = 1.0
+# Learning the person's own next tokens too: with it a personal adapter wrote more of its
+# author's held-out code than the shipped adapter on two repositories, without it less (README).
+DEFAULT_TEXT = 1.0
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -80,7 +83,7 @@ class TrainRequest:
     grad_accum: int = 2
     lr: float = 2e-4
     kl: float = DEFAULT_KL
-    text: float = 0.0
+    text: float = DEFAULT_TEXT
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
@@ -152,7 +155,7 @@ def build_parser() -> ArgumentParser:
     tr.add_argument("--kl", type=float, default=_D.kl,
                     help=f"weight of the pull towards the base model's predictions (default {DEFAULT_KL:g}; 0: none)")
     tr.add_argument("--text", type=float, default=_D.text,
-                    help="weight of learning the source's own next tokens before each state (default 0)")
+                    help=f"weight of learning the source's own next tokens before each state (default {DEFAULT_TEXT:g}; 0: none)")
     tr.add_argument("--lora-r", type=int, default=_D.lora_r)
     tr.add_argument("--lora-alpha", type=int, default=_D.lora_alpha)
     tr.add_argument("--lora-dropout", type=float, default=_D.lora_dropout)

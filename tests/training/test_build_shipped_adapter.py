@@ -33,5 +33,6 @@ def test_shipped_adapter_was_built_with_this_recipe() -> None:
     expected = request.from_argv(recipe.train_argv(Path("RUN"), Path("STDLIB")))
     assert built == expected
     assert record["kl"] == expected.kl == 4.0
+    assert record["text"] == expected.text == 0.0  # `pairterm train`'s default is 1
     # nothing of the machine it was built on: no absolute path anywhere in the record
     assert not re.search(r"(?<![*\w.])/[A-Za-z]", json.dumps(record)), record

@@ -57,9 +57,9 @@ from latency import greedy, print_report
 from typing_regions import cross_file_regions, pick_regions, project_names, region_at
 from typing_sim import RegionStats, simulate_region
 
-from pairterm.engine import Suggestion
 from pairterm.evaluation.metrics import mean_se
 from pairterm.stats_core import percentile
+from pairterm.suggestion import Suggestion
 
 # (distribution, file inside it). Textual modules first committed between December 2024 and
 # August 2025, after SmolLM2's and Qwen2.5-Coder's data, that import other modules of their

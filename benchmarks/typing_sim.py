@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pairterm.engine import Suggestion
+from pairterm.suggestion import Suggestion
 from pairterm.suggestion_source import MAX_CONTINUATIONS
 from pairterm.words import next_word
 

@@ -11,7 +11,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -31,44 +30,14 @@ from pairterm.prompt import (
     split_heal,
 )
 from pairterm.stops import logical_line_indent, structural_cut
+from pairterm.suggestion import Suggestion
 from pairterm.syntax_guard import guard, language_for_path
 
-__all__ = ["Engine", "Suggestion", "prompt_window", "split_heal"]
+__all__ = ["Engine", "prompt_window", "split_heal"]
 
 PREFILL_CHUNK = 64
 HEAL_TOP = 64  # likeliest tokens looked at first when reproducing typed text
 PIECE_CACHE = 8  # prompt pieces whose tokens are remembered (PREFIX, SUFFIX, a few more)
-
-
-@dataclass
-class Suggestion:
-    text: str
-    tokens: int
-    total_bits: float
-    stop_reason: str
-    latency_ms: float
-    token_bits: list[float] = field(default_factory=list)
-    prompt_tokens: int = 0
-    prefill_tokens: int = 0
-    decode_ms: float = 0.0
-    heal_tokens: int = 0  # tokens spent reproducing whitespace the person had typed
-    cached: bool = False  # answered from the suggestion cache, not by the model
-
-    def extended_by(self, more: Suggestion) -> Suggestion:
-        """This suggestion, stopped by the decode time budget, continued by `more`: one
-        suggestion, judged by the gate as a whole."""
-        return replace(
-            self, text=self.text + more.text, tokens=self.tokens + more.tokens,
-            total_bits=self.total_bits + more.total_bits,
-            token_bits=self.token_bits + more.token_bits, stop_reason=more.stop_reason,
-        )  # fmt: skip
-
-    def to_json(self) -> dict[str, object]:
-        data = asdict(self)
-        data["total_bits"] = round(self.total_bits, 4)
-        data["latency_ms"] = round(self.latency_ms, 2)
-        data["token_bits"] = [round(b, 4) for b in self.token_bits]
-        return data
 
 
 def _common_prefix(a: np.ndarray, b: list[int]) -> int:

@@ -13,8 +13,9 @@ import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from pairterm.engine import Engine, Suggestion
+from pairterm.engine import Engine
 from pairterm.project_context import ContextFile
+from pairterm.suggestion import Suggestion
 
 CACHE_SIZE = 64
 AFTER_KEY_CHARS = 1000  # more than the engine ever reads after the cursor

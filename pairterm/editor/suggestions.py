@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from pairterm.engine import Engine, Suggestion
+from pairterm.engine import Engine
 from pairterm.interaction_log import InteractionLog
 from pairterm.project_context import ContextFile
+from pairterm.suggestion import Suggestion
 from pairterm.suggestion_source import MAX_CONTINUATIONS, SuggestionSource
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from pairterm.engine import Suggestion
+from pairterm.suggestion import Suggestion
 
 BEFORE = "def add(x, y):\n    "
 AFTER = "\n\n\nprint(add(1, 2))\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 from pairterm.config import EngineConfig
 from pairterm.editor.app import PairtermApp
 from pairterm.editor.recovery import RecoveryStore
-from pairterm.engine import Suggestion
 from pairterm.interaction_log import InteractionLog
+from pairterm.suggestion import Suggestion
 
 
 class ScriptedEngine:

@@ -127,7 +127,7 @@ async def test_stale_results_are_dropped_when_the_cursor_moved(tmp_path: Path) -
     app, _ = make_app(tmp_path, "", engine)
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: app.engine is not None)
-        from pairterm.engine import Suggestion
+        from pairterm.suggestion import Suggestion
 
         result = Suggestion(text=" + 1", tokens=2, total_bits=1.0, stop_reason="eta", latency_ms=1)
         app.suggestions._show(app.editor.edit_count - 1, app.editor.cursor_location, result)

@@ -8,8 +8,8 @@ import pytest
 
 from pairterm.cli import main
 from pairterm.editor.screens import AskPath, Confirm
-from pairterm.engine import Suggestion
 from pairterm.interaction_log import InteractionLog
+from pairterm.suggestion import Suggestion
 
 from .editor_support import ScriptedEngine, make_app
 from .test_editor import type_text, wait_for

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from pairterm.engine import Suggestion
+from pairterm.suggestion import Suggestion
 
 from .editor_support import ScriptedEngine, make_app
 from .test_editor import wait_for

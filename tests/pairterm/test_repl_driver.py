@@ -10,7 +10,7 @@ from typing import Any
 
 from prompt_toolkit.input import PipeInput
 
-from pairterm.engine import Suggestion
+from pairterm.suggestion import Suggestion
 
 RIGHT = "\x1b[C"
 LEFT = "\x1b[D"

@@ -41,6 +41,12 @@ def region_at(text: str, first: int, last: int, name: str = "") -> Region:
     return Region(text[:start], text[start:end], text[end:], name)
 
 
+def disjoint(span: tuple[int, int], chosen: list[tuple[int, int]]) -> bool:
+    """Whether lines span[0]..span[1] overlap none of the regions already chosen."""
+    first, last = span
+    return all(last < a or first > b for a, b in chosen)
+
+
 def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[tuple[int, int]]:
     """`count` regions of whole lines, (first, last) 0-based and inclusive, that do not overlap,
     each at most chars // count keystrokes: half the time a function body after its docstring
@@ -74,14 +80,11 @@ def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[
 
     chosen: list[tuple[int, int]] = []
 
-    def free(first: int, last: int) -> bool:
-        return all(last < a or first > b for a, b in chosen)
-
     bodies = [b for b in bodies if cost(*b) <= cap]
     for _ in range(200 * count):
         if len(chosen) == count or not starts:
             break
-        fitting = [b for b in bodies if free(*b)]
+        fitting = [b for b in bodies if disjoint(b, chosen)]
         if fitting and rng.random() < 0.5:
             first, last = rng.choice(fitting)
         else:
@@ -91,7 +94,7 @@ def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[
                 last -= 1
             if cost(first, last) > cap:
                 continue
-        if free(first, last):
+        if disjoint((first, last), chosen):
             chosen.append((first, last))
     return sorted(chosen)
 
@@ -197,6 +200,6 @@ def cross_file_regions(
     for first, last in candidates:
         if len(chosen) == count:
             break
-        if all(last < a or first > b for a, b in chosen):
+        if disjoint((first, last), chosen):
             chosen.append((first, last))
     return sorted(chosen)

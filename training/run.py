@@ -153,7 +153,16 @@ def _run(request: TrainRequest, run: Path, work: Path, stored: dict, resumed: bo
     tty = sys.stderr.isatty()
     lines = not request.quiet and not tty and state.is_main_process
     with budget.Heartbeat(clock, lines) as heartbeat:
-        return _stages(request, run, work, stored, resumed, clock, heartbeat, state, t0)
+        try:
+            result = _stages(request, run, work, stored, resumed, clock, heartbeat, state, t0)
+            if state.num_processes > 1:
+                # ranks leave together: one that exits while rank 0 still writes the run can
+                # abort in its communication threads ("terminate called without an active exception")
+                state.wait_for_everyone()
+            return result
+        finally:
+            if state.num_processes > 1:
+                state.destroy_process_group()
 
 
 def _stages(request: TrainRequest, run: Path, work: Path, stored: dict, resumed: bool,

@@ -248,7 +248,7 @@ class Engine:
                 heal, line_before, before, eta, max_tokens, cancelled, deadline
             )
             decode_ms = (time.perf_counter() - decode_start) * 1000.0
-        if reason == "time" and "\n" in raw:
+        if reason in ("time", "cancelled") and "\n" in raw:
             # Cut short mid-line: show whole lines only. The continuation then starts on a line
             # of its own, where the filters can judge it whole (a repeat of the next line, say).
             raw = raw[: raw.rindex("\n")]
@@ -258,13 +258,16 @@ class Engine:
             if not parsed:
                 filtered = "syntax"
             text = parsed
+        partial = ""
         if reason == "cancelled":
-            text = ""
+            # not shown now (the text changed); the next request may start from it
+            partial, text = ("" if filtered in ("repeat", "syntax") else text), ""
         elif filtered in ("repeat", "syntax"):
             reason = filtered
         return result(
             text,
             reason,
+            partial=partial,
             tokens=len(kept_bits),
             total_bits=float(sum(kept_bits)),
             token_bits=kept_bits,
@@ -395,6 +398,12 @@ class Engine:
             raw += piece
             written = candidate
             if len(bits_kept) < max_tokens:
+                # checked before the token's evaluation (the costly step, one token's decode
+                # time), so a stopped call frees the engine that much sooner
+                if cancelled():
+                    return text, bits_kept, "cancelled", healed
+                if bits_kept and time.perf_counter() > deadline:
+                    return text, bits_kept, "time", healed
                 self.llama.eval([token])
         return text, bits_kept, "max_tokens", healed
 

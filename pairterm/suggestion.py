@@ -20,6 +20,9 @@ class Suggestion:
     decode_ms: float = 0.0
     heal_tokens: int = 0  # tokens spent reproducing whitespace the person had typed
     cached: bool = False  # answered from the suggestion cache, not by the model
+    # what a cancelled call had decoded (filtered, whole lines): never shown as it is, but the
+    # next request can offer what the person has not typed of it (SuggestionSource)
+    partial: str = ""
 
     def extended_by(self, more: Suggestion) -> Suggestion:
         """This suggestion, stopped by the decode time budget, continued by `more`: one

@@ -2,7 +2,10 @@
 prompt, and a prefetch of the suggestion that follows the one on screen (as llama.vim does).
 
 The cache answers instantly when a person comes back to a place they already were (undo, a
-deleted word retyped). The prefetch computes, while the person reads a suggestion, the one that
+deleted word retyped). A call that a keystroke cancelled leaves what it had decoded; when the
+person typed the start of it, the next request answers at once with the rest, as a suggestion
+cut by the time budget, which the prefetch then continues. Without that, a model slower than
+the typing would never finish a suggestion while the person types on. The prefetch computes, while the person reads a suggestion, the one that
 comes after it; when they accept, the next suggestion is already there. A suggestion cut short by
 the decode time budget (stop reason "time") is continued the same way with what is left of η.
 """
@@ -32,6 +35,8 @@ class SuggestionSource:
         self.context: Sequence[ContextFile] = ()
         self.path: str | None = None
         self._context_key = 0
+        # (before, key of the place, suggestion) of the last call cancelled with text decoded
+        self._partial: tuple[str, tuple[str, float, int], Suggestion] | None = None
 
     def set_context(self, files: Sequence[ContextFile], path: str | None = None) -> None:
         """Project files the model sees and the edited file's name among them; the cache is
@@ -64,17 +69,38 @@ class SuggestionSource:
         unless the call was cancelled and its result is partial)."""
         eta = self.engine.config.eta if eta is None else eta
         key = self._key(before, after, eta)
-        hit = self._cached(key)
+        hit = self._cached(key) or self._resumed(before, key)
         if hit is not None:
             return hit
         result = self.engine.suggest(
             before, after, cancelled, eta=eta, context=self.context, path=self.path
         )
-        if result.stop_reason != "cancelled":
+        if result.stop_reason == "cancelled":
+            if result.partial:
+                self._partial = (before, key[1:], result)
+        else:
             self._cache[key] = result
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return result
+
+    def _resumed(self, before: str, key: tuple[str, str, float, int]) -> Suggestion | None:
+        """What is left of the last cancelled call's text, if `before` is its cursor's text
+        plus a start of that text (and the rest of the place is the same)."""
+        if self._partial is None:
+            return None
+        was, place, cut = self._partial
+        typed = before[len(was) :]
+        if place != key[1:] or not before.startswith(was) or not cut.partial.startswith(typed):
+            return None
+        rest = cut.partial[len(typed) :]
+        if not rest.strip():
+            return None
+        # the gate charged the typed part too: the continuation gets what is left of η
+        return dataclasses.replace(
+            cut, text=rest, partial="", stop_reason="time", latency_ms=0.0, decode_ms=0.0,
+            prefill_tokens=0, cached=True,
+        )  # fmt: skip
 
     def follow_up(
         self, before: str, after: str, shown: Suggestion, cancelled: Callable[[], bool] | None = None

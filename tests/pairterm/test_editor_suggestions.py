@@ -81,3 +81,49 @@ async def test_a_suggestion_cut_by_the_time_budget_grows_on_screen(tmp_path: Pat
         assert app.config.eta - 0.5 in engine.etas
         await pilot.press("tab")
         assert app.editor.text == "total = sum(values)"
+
+
+class TokenEngine(ScriptedEngine):
+    """Decodes " = compute(1)" in four pieces, checking `cancelled` between them, and after
+    the second waits (up to 5 s) for the person; a cancelled call leaves what it had decoded,
+    as the engine does."""
+
+    PIECES = (" =", " compute", "(1", ")")
+
+    def __init__(self) -> None:
+        super().__init__(lambda b, a: "")
+        self.two_pieces = threading.Event()
+
+    def suggest(self, before: str, after: str = "", cancelled=None, **_: object) -> Suggestion:  # type: ignore[no-untyped-def,override]
+        with self.lock:
+            self.calls.append((before, after))
+        if not before.endswith("x"):
+            return Suggestion("", 0, 0.0, "eta", 1.0, prompt_tokens=5)
+        text = ""
+        for i, piece in enumerate(self.PIECES):
+            end = time.monotonic() + (5.0 if i == 2 else 0.05)
+            while time.monotonic() < end:
+                if cancelled is not None and cancelled():
+                    return Suggestion("", i, 1.0, "cancelled", 1.0, partial=text, prompt_tokens=5)
+                time.sleep(0.005)
+            text += piece
+            if i == 1:
+                self.two_pieces.set()
+        return Suggestion(text, 4, 2.0, "eta", 600.0, prompt_tokens=5)
+
+
+async def test_typing_the_start_of_an_unfinished_suggestion_shows_the_rest_at_once(
+    tmp_path: Path,
+) -> None:
+    engine = TokenEngine()
+    app, _ = make_app(tmp_path, "", engine)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.engine is not None)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: engine.two_pieces.is_set())
+        await pilot.press("space")  # the start of what the model was writing: " = compute"
+        await wait_for(pilot, lambda: app.editor.ghost == "= compute")
+        # the model was not asked again at "x ": the rest came from the cancelled call
+        assert ("x ", "") not in engine.calls
+        await pilot.press("tab")
+        assert app.editor.text == "x = compute"

@@ -35,8 +35,8 @@ class SuggestionSource:
         self.context: Sequence[ContextFile] = ()
         self.path: str | None = None
         self._context_key = 0
-        # (before, key of the place, suggestion) of the last call cancelled with text decoded
-        self._partial: tuple[str, tuple[str, float, int], Suggestion] | None = None
+        # (before, (after, context) key, suggestion) of the last call cancelled with text decoded
+        self._partial: tuple[str, tuple[str, int], Suggestion] | None = None
 
     def set_context(self, files: Sequence[ContextFile], path: str | None = None) -> None:
         """Project files the model sees and the edited file's name among them; the cache is
@@ -69,7 +69,7 @@ class SuggestionSource:
         unless the call was cancelled and its result is partial)."""
         eta = self.engine.config.eta if eta is None else eta
         key = self._key(before, after, eta)
-        hit = self._cached(key) or self._resumed(before, key)
+        hit = self._cached(key) or self._resumed(before, key, eta)
         if hit is not None:
             return hit
         result = self.engine.suggest(
@@ -77,21 +77,25 @@ class SuggestionSource:
         )
         if result.stop_reason == "cancelled":
             if result.partial:
-                self._partial = (before, key[1:], result)
+                self._partial = (before, (key[1], key[3]), result)
         else:
             self._cache[key] = result
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return result
 
-    def _resumed(self, before: str, key: tuple[str, str, float, int]) -> Suggestion | None:
+    def _resumed(self, before: str, key: tuple[str, str, float, int], eta: float) -> Suggestion | None:
         """What is left of the last cancelled call's text, if `before` is its cursor's text
-        plus a start of that text (and the rest of the place is the same)."""
+        plus a start of that text, the text after and the project files are the same, and the
+        gate at `eta` lets all of it through. The decode is greedy, so the tokens do not depend
+        on η: a call cancelled at one η (a prefetch's rest of η, say) serves a request at any
+        other η its surprise stays under."""
         if self._partial is None:
             return None
         was, place, cut = self._partial
         typed = before[len(was) :]
-        if place != key[1:] or not before.startswith(was) or not cut.partial.startswith(typed):
+        if (place != (key[1], key[3]) or cut.total_bits >= eta or not before.startswith(was)
+                or not cut.partial.startswith(typed)):
             return None
         rest = cut.partial[len(typed) :]
         if not rest.strip():

@@ -64,3 +64,14 @@ def test_other_project_files_make_the_cancelled_text_stale() -> None:
     source.set_context([ContextFile("util.py", "def sum(xs): ...\n")], "main.py")
     assert not source.suggest(BEFORE + " =", AFTER).cached
     assert len(engine.calls) == 2
+
+
+def test_a_cancelled_prefetch_serves_the_request_after_acceptance_within_its_eta() -> None:
+    # cancelled at a prefetch's reduced η (1.5 bits spent of 4); its text cost 1.5 bits
+    engine = Engine(" = sum(values)")
+    source = SuggestionSource(engine)  # type: ignore[arg-type]
+    source.suggest(BEFORE, AFTER, lambda: True, eta=2.5)
+    assert source.suggest(BEFORE + " = ", AFTER).text == "sum(values)"  # at full η
+    assert len(engine.calls) == 1
+    # a request whose η the text's surprise does not stay under asks the model
+    assert not source.suggest(BEFORE + " = ", AFTER, eta=1.5).cached

@@ -13,10 +13,12 @@ the decode time budget (stop reason "time") is continued the same way with what 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from pairterm.engine import Engine
+from pairterm.postfilter import postfilter
 from pairterm.project_context import ContextFile
 from pairterm.suggestion import Suggestion
 
@@ -26,7 +28,9 @@ MAX_CONTINUATIONS = 8  # a suggestion cut by the decode time budget is continued
 
 
 class SuggestionSource:
-    """One per engine; calls come from one worker at a time (the engine serialises anyway)."""
+    """One per engine. The editor's workers may overlap (a cancelled one finishes its token
+    while the next starts), so a call holds a lock from its lookups to what it stores: the next
+    request then sees what the cancelled call decoded (the engine serialises calls anyway)."""
 
     def __init__(self, engine: Engine, cache_size: int = CACHE_SIZE) -> None:
         self.engine = engine
@@ -37,6 +41,7 @@ class SuggestionSource:
         self._context_key = 0
         # (before, (after, context) key, suggestion) of the last call cancelled with text decoded
         self._partial: tuple[str, tuple[str, int], Suggestion] | None = None
+        self._lock = threading.Lock()
 
     def set_context(self, files: Sequence[ContextFile], path: str | None = None) -> None:
         """Project files the model sees and the edited file's name among them; the cache is
@@ -69,22 +74,32 @@ class SuggestionSource:
         unless the call was cancelled and its result is partial)."""
         eta = self.engine.config.eta if eta is None else eta
         key = self._key(before, after, eta)
-        hit = self._cached(key) or self._resumed(before, key, eta)
-        if hit is not None:
-            return hit
-        result = self.engine.suggest(
-            before, after, cancelled, eta=eta, context=self.context, path=self.path
-        )
-        if result.stop_reason == "cancelled":
-            if result.partial:
-                self._partial = (before, (key[1], key[3]), result)
-        else:
-            self._cache[key] = result
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return result
+        with self._lock:
+            hit = self._cached(key)
+            if hit is not None:
+                return hit
+            resumed = self._resumed(before, after, key, eta)
+            if resumed is not None:
+                self._store(key, resumed)
+                return resumed
+            result = self.engine.suggest(
+                before, after, cancelled, eta=eta, context=self.context, path=self.path
+            )
+            if result.stop_reason == "cancelled":
+                if result.partial:
+                    self._partial = (before, (key[1], key[3]), result)
+            else:
+                self._store(key, result)
+            return result
 
-    def _resumed(self, before: str, key: tuple[str, str, float, int], eta: float) -> Suggestion | None:
+    def _store(self, key: tuple[str, str, float, int], result: Suggestion) -> None:
+        self._cache[key] = result
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def _resumed(
+        self, before: str, after: str, key: tuple[str, str, float, int], eta: float
+    ) -> Suggestion | None:
         """What is left of the last cancelled call's text, if `before` is its cursor's text
         plus a start of that text, the text after and the project files are the same, and the
         gate at `eta` lets all of it through. The decode is greedy, so the tokens do not depend
@@ -97,8 +112,9 @@ class SuggestionSource:
         if (place != (key[1], key[3]) or cut.total_bits >= eta or not before.startswith(was)
                 or not cut.partial.startswith(typed)):
             return None
-        rest = cut.partial[len(typed) :]
-        if not rest.strip():
+        # filtered again at the new cursor: what is left may now repeat the code after it
+        rest, _ = postfilter(cut.partial[len(typed) :], before, after)
+        if not rest:
             return None
         # the gate charged the typed part too: the continuation gets what is left of η
         return dataclasses.replace(

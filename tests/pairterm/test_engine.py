@@ -57,24 +57,31 @@ def test_cancelled_decode_returns_nothing(real_engine: Engine) -> None:
 def test_a_cancel_mid_decode_stops_at_once_shows_nothing_and_keeps_the_text(
     real_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import pairterm.engine as engine_module
+
     free = real_engine.suggest(PROMPT, "", eta=math.inf, max_tokens=20)
     assert free.text and free.tokens >= 8  # uncancelled, this decode runs on well past k
     k = 3
     evals: list[int] = []  # tokens per llama.eval call: prefill chunks and decode steps
     at_cancel: list[int] = []  # len(evals) when the person typed again
-    real_eval = real_engine.llama.eval
+    real_eval, real_pick = real_engine.llama.eval, engine_module.greedy_token_bits
 
     def counting_eval(ids: list[int]) -> None:
         real_eval(ids)
         evals.append(len(ids))
-        if not at_cancel and evals.count(1) == k:  # decode steps feed one token each
+
+    def pick_then_type(logits, eog_ids):  # noqa: ANN001, ANN202
+        picked = real_pick(logits, eog_ids)
+        if len(at_cancel) == 0 and evals.count(1) == k:  # the person types while token k+1 is chosen
             at_cancel.append(len(evals))
+        return picked
 
     monkeypatch.setattr(real_engine.llama, "eval", counting_eval)
+    monkeypatch.setattr(engine_module, "greedy_token_bits", pick_then_type)
     s = real_engine.suggest(PROMPT, "", lambda: bool(at_cancel), eta=math.inf, max_tokens=20)
     assert at_cancel, "the decode never reached k tokens"
-    after = len(evals) - at_cancel[0]
-    assert after == 0, f"{after} tokens decoded after the cancel"
+    # the token chosen when the person typed is not evaluated: that would cost a token's time
+    assert len(evals) == at_cancel[0], f"{len(evals) - at_cancel[0]} evaluations after the cancel"
     assert (s.text, s.stop_reason) == ("", "cancelled")
     # what it had decoded is kept for the next request, not shown
     assert s.partial.strip() and free.text.startswith(s.partial)

@@ -75,3 +75,12 @@ def test_a_cancelled_prefetch_serves_the_request_after_acceptance_within_its_eta
     assert len(engine.calls) == 1
     # a request whose η the text's surprise does not stay under asks the model
     assert not source.suggest(BEFORE + " = ", AFTER, eta=1.5).cached
+
+
+def test_what_is_left_is_dropped_when_it_repeats_the_code_after_the_cursor() -> None:
+    engine = Engine(" = 0\n    return")  # whole, it adds a line; its end alone restates `return result`
+    source = SuggestionSource(engine)  # type: ignore[arg-type]
+    source.suggest(BEFORE, AFTER, lambda: True)
+    assert source.suggest(BEFORE + " =", AFTER).text == " 0\n    return"
+    answer = source.suggest(BEFORE + " = 0\n    ", AFTER)
+    assert not answer.cached and engine.calls[-1][0] == BEFORE + " = 0\n    "

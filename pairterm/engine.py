@@ -19,7 +19,7 @@ from pairterm.errors import UserError
 from pairterm.gate import greedy_token_bits, heal_consistent, token_bits, within_budget
 from pairterm.heal import VocabIndex, split_tail
 from pairterm.model_file import check_gguf
-from pairterm.postfilter import mid_line_allowed, postfilter
+from pairterm.postfilter import mid_line_allowed, shown_text
 from pairterm.project_context import ContextFile, imports_above
 from pairterm.prompt import (
     FimTokens,
@@ -31,7 +31,7 @@ from pairterm.prompt import (
 )
 from pairterm.stops import logical_line_indent, structural_cut
 from pairterm.suggestion import Suggestion
-from pairterm.syntax_guard import guard, language_for_path
+from pairterm.syntax_guard import language_for_path
 
 __all__ = ["Engine", "prompt_window", "split_heal"]
 
@@ -248,22 +248,11 @@ class Engine:
                 heal, line_before, before, eta, max_tokens, cancelled, deadline
             )
             decode_ms = (time.perf_counter() - decode_start) * 1000.0
-        if reason in ("time", "cancelled") and "\n" in raw:
-            # Cut short mid-line: show whole lines only. The continuation then starts on a line
-            # of its own, where the filters can judge it whole (a repeat of the next line, say).
-            raw = raw[: raw.rindex("\n")]
-        text, filtered = postfilter(raw, before, after)
-        if text and language:
-            parsed = guard(before, text, after, language)
-            if not parsed:
-                filtered = "syntax"
-            text = parsed
+        text, reason = shown_text(raw, reason, before, after, language)
         partial = ""
         if reason == "cancelled":
             # not shown now (the text changed); the next request may start from it
-            partial, text = ("" if filtered in ("repeat", "syntax") else text), ""
-        elif filtered in ("repeat", "syntax"):
-            reason = filtered
+            partial, text = text, ""
         return result(
             text,
             reason,

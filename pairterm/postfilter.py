@@ -6,6 +6,8 @@ keeps one line there, and is dropped when it merely restates the text after the 
 
 from __future__ import annotations
 
+from pairterm.syntax_guard import guard
+
 CLOSING = set(")]}>\"'`;:,. \t")
 
 
@@ -61,3 +63,22 @@ def _repeats_following(text: str, after: str, next_line: str) -> bool:
         return True
     first_line = next((ln.strip() for ln in text.split("\n") if ln.strip()), "")
     return bool(first_line) and first_line == next_line
+
+
+def shown_text(raw: str, reason: str, before: str, after: str, language: str | None) -> tuple[str, str]:
+    """What to show of a decode that stopped for `reason`, and the stop reason to report: whole
+    lines only when it was cut short (by time or a keystroke), then the filters above and the
+    syntax guard; a suggestion they empty reports why ("repeat", "syntax"), except a cancelled
+    one, which stays "cancelled"."""
+    if reason in ("time", "cancelled") and "\n" in raw:
+        # Cut short mid-line: show whole lines only. The continuation then starts on a line of
+        # its own, where the filters can judge it whole (a repeat of the next line, say).
+        raw = raw[: raw.rindex("\n")]
+    text, filtered = postfilter(raw, before, after)
+    if text and language:
+        text = guard(before, text, after, language)
+        if not text:
+            filtered = "syntax"
+    if reason != "cancelled" and filtered in ("repeat", "syntax"):
+        reason = filtered
+    return text, reason

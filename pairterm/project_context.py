@@ -106,7 +106,7 @@ def outline_parts(source: str, wanted: Collection[str] = ()) -> tuple[str, str]:
             continue
         (first if _defined_names(node) & leading else rest).extend(chunk)
     lead, other = ("".join(line + "\n" for line in part) for part in (first, rest))
-    return (lead, other) if lead or other else ("", "\n")
+    return lead, other
 
 
 def _defined_names(node: ast.stmt) -> set[str]:

@@ -2,12 +2,14 @@
 prompt, and a prefetch of the suggestion that follows the one on screen (as llama.vim does).
 
 The cache answers instantly when a person comes back to a place they already were (undo, a
-deleted word retyped). A call that a keystroke cancelled leaves what it had decoded; when the
-person typed the start of it, the next request answers at once with the rest, as a suggestion
-cut by the time budget, which the prefetch then continues. Without that, a model slower than
-the typing would never finish a suggestion while the person types on. The prefetch computes, while the person reads a suggestion, the one that
+deleted word retyped). The prefetch computes, while the person reads a suggestion, the one that
 comes after it; when they accept, the next suggestion is already there. A suggestion cut short by
 the decode time budget (stop reason "time") is continued the same way with what is left of η.
+
+A call that a keystroke cancelled leaves what it had decoded; when the person typed the start of
+it, the next request answers at once with the rest, as a suggestion cut by the time budget,
+which the prefetch then continues. Without that, a model slower than the typing would never
+finish a suggestion while the person types on.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class SuggestionSource:
             hit = self._cached(key)
             if hit is not None:
                 return hit
-            resumed = self._resumed(before, after, key, eta)
+            resumed = self._resumed(before, after, key)
             if resumed is not None:
                 self._store(key, resumed)
                 return resumed
@@ -97,19 +99,18 @@ class SuggestionSource:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def _resumed(
-        self, before: str, after: str, key: tuple[str, str, float, int], eta: float
-    ) -> Suggestion | None:
+    def _resumed(self, before: str, after: str, key: tuple[str, str, float, int]) -> Suggestion | None:
         """What is left of the last cancelled call's text, if `before` is its cursor's text
         plus a start of that text, the text after and the project files are the same, and the
-        gate at `eta` lets all of it through. The decode is greedy, so the tokens do not depend
+        gate at the request's η (in `key`) lets all of it through. The decode is greedy, so the tokens do not depend
         on η: a call cancelled at one η (a prefetch's rest of η, say) serves a request at any
         other η its surprise stays under."""
         if self._partial is None:
             return None
         was, place, cut = self._partial
+        _, after_key, eta, context_key = key
         typed = before[len(was) :]
-        if (place != (key[1], key[3]) or cut.total_bits >= eta or not before.startswith(was)
+        if (place != (after_key, context_key) or cut.total_bits >= eta or not before.startswith(was)
                 or not cut.partial.startswith(typed)):
             return None
         # filtered again at the new cursor: what is left may now repeat the code after it

@@ -18,6 +18,7 @@ from pairterm.config import EngineConfig
 from pairterm.errors import UserError
 from pairterm.gate import greedy_token_bits, heal_consistent, token_bits, within_budget
 from pairterm.heal import VocabIndex, split_tail
+from pairterm.model_catalog import check_adapter_fits
 from pairterm.model_file import check_gguf
 from pairterm.postfilter import mid_line_allowed, shown_text
 from pairterm.project_context import ContextFile, imports_above
@@ -62,6 +63,7 @@ class Engine:
         check_gguf(self.model_path, "model")
         if config.adapter is not None:
             check_gguf(config.adapter, "adapter")
+            check_adapter_fits(config.adapter, self.model_path)
         try:
             self.llama = Llama(
                 model_path=str(self.model_path),

@@ -123,3 +123,27 @@ def resolve_model_name(value: str) -> Path | None:
             f"(or pass --model PATH.gguf)"
         )
     return model.path()
+
+
+def installed_models() -> dict[str, Path]:
+    """Name -> file of every model that a name given to --model reaches on this machine."""
+    found = {name: model.path() for name, model in CATALOG.items() if model.is_installed()}
+    small = paths.small_model_path()
+    if small is not None:
+        found[SMALL_MODEL] = small
+    return found
+
+
+def check_adapter_fits(adapter: Path, model: Path) -> None:
+    """A one-line UserError when LoRA `adapter` was not trained for `model`, naming an installed
+    model it does fit: a personal adapter is trained for one base (`pairterm train --base`),
+    and the editor's default model may since have changed."""
+    from pairterm.model_file import adapter_misfit
+
+    why = adapter_misfit(adapter, model)
+    if why is None:
+        return
+    fitting = [name for name, path in installed_models().items()
+               if path.resolve() != model.resolve() and adapter_misfit(adapter, path) is None]
+    hint = f"run it with --model {fitting[0]}" if fitting else "pass the model it was trained for with --model"
+    raise UserError(f"adapter {adapter.name} does not fit model {model.name}: {why}; {hint}")

@@ -66,6 +66,43 @@ def gguf_metadata(path: Path) -> dict[str, object]:
     return meta
 
 
+def adapter_misfit(adapter: Path, model: Path) -> str | None:
+    """Why LoRA adapter `adapter` cannot be applied to `model`, or None when it can.
+
+    llama.cpp checks little of this itself: an adapter trained for another base can crash the
+    process at the first decode (a SIGSEGV, seen with a SmolLM2 adapter on Qwen2.5-Coder). So
+    every adapted tensor must exist in the model with the shape its low-rank pair multiplies
+    out to, and the architectures must agree. Raises UserError when either file is unreadable."""
+    heads = []
+    for path, what in ((adapter, "adapter"), (model, "model")):
+        check_gguf(path, what)
+        try:
+            heads.append(read_header(path))
+        except (OSError, HeaderError) as exc:
+            raise UserError(f"{what} file {path} is truncated or corrupt: {exc}") from None
+    lora, base = heads
+    if lora.values.get("general.type") != "adapter" and not any(
+            name.endswith(".lora_a") for name in lora.tensors):
+        return "it is not a LoRA adapter (a model file?)"
+    arch, base_arch = lora.values.get("general.architecture"), base.values.get("general.architecture")
+    if arch != base_arch:
+        return f"it was trained for a {arch} model and the model is {base_arch}"
+    for name, (shape_a, _t) in lora.tensors.items():
+        if not name.endswith(".lora_a"):
+            continue
+        target = name[: -len(".lora_a")]
+        shape_b = lora.tensors.get(target + ".lora_b", ((), 0))[0]
+        found = base.tensors.get(target)
+        if found is None:
+            return f"the model has no tensor {target}"
+        if target.startswith("token_embd."):
+            continue  # llama.cpp lays an embedding's pair out the other way round
+        if len(shape_a) != 2 or len(shape_b) != 2 or (shape_b[0], shape_a[1]) != found[0][:2]:
+            return (f"its {target} is {shape_b[:1] + shape_a[1:]} and the model's is {found[0]} "
+                    f"(trained for another model of the same kind)")
+    return None
+
+
 def file_sha256(path: Path) -> str:
     """SHA-256 of a (possibly large) file, read in 1 MiB blocks."""
     digest = hashlib.sha256()

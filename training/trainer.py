@@ -27,7 +27,13 @@ import torch
 from pairterm.errors import UserError
 from training import labels
 from training.budget import Clock, Heartbeat, reserve_s
-from training.loss import collate, completion_loss_sum, kept_prompt
+from training.loss import (
+    collate,
+    completion_loss_sum,
+    forward_pieces,
+    kept_prompt,
+    tokens_per_forward,
+)
 from training.request import TrainOptions
 from training.rundir import write_bytes
 
@@ -160,6 +166,7 @@ def train(
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
+    fits = tokens_per_forward(model.config)  # the base's config, before LoRA wraps it
     model = wrap_lora(model, opts).to(accelerator.device)  # before the optimizer state is loaded
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.0)
@@ -239,11 +246,12 @@ def train(
                 for group in optimizer.param_groups:
                     group["lr"] = labels.lr_at(step, steps, opts.lr, warmup)
                 step_loss = torch.zeros(3, dtype=torch.float64, device=accelerator.device)
-                micro = shares[rank]
-                for m, idx in enumerate(micro):
-                    batch = collate([examples[i] for i in idx], pad_id, kept_prompt(opts.kl, opts.text))
+                pieces = [piece for idx in shares[rank]
+                          for piece in forward_pieces([examples[i] for i in idx], fits)]
+                for m, piece in enumerate(pieces):
+                    batch = collate(piece, pad_id, kept_prompt(opts.kl, opts.text))
                     batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                    with accelerator.no_sync(model) if m < len(micro) - 1 else nullcontext():
+                    with accelerator.no_sync(model) if m < len(pieces) - 1 else nullcontext():
                         ce_sum, kl_sum, text_sum = completion_loss_sum(
                             model, batch, opts.kl, stop_ids, opts.text
                         )

@@ -25,6 +25,7 @@ def write(path: Path, arch: str, tensors: dict[str, tuple[int, ...]], adapter: b
     if adapter:
         writer.add_type("adapter")
         writer.add_string("adapter.type", "lora")
+        writer.add_float32("adapter.lora.alpha", 32.0)
     for name, shape in tensors.items():
         writer.add_tensor(name, np.zeros(shape, dtype=np.float32))
     writer.write_header_to_file()
@@ -73,16 +74,21 @@ def test_a_model_file_given_as_the_adapter_is_not_taken_for_one(tmp_path: Path) 
     assert why is not None and "not a LoRA adapter" in why
 
 
-@pytest.mark.slow
-def test_the_shipped_smollm2_adapter_on_the_code_model_is_refused_in_one_line(tmp_path: Path) -> None:
+def suggest_on_the_code_model(tmp_path: Path, adapter: Path) -> subprocess.CompletedProcess[str]:
+    """`pairterm suggest --adapter ADAPTER` in a function body, with the installed code model."""
     source = tmp_path / "load.py"
     source.write_text('import json\n\ndef load(path):\n    with open(path) as fh:\n        ')
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pairterm", "suggest", str(source), "--line", "5", "--column", "9",
-         "--adapter", str(ADAPTER_FILE)],
+         "--adapter", str(adapter)],
         capture_output=True, text=True, timeout=120,
-        env={**os.environ, "XDG_DATA_HOME": REAL_DATA_HOME},  # the installed code model
+        env={**os.environ, "XDG_DATA_HOME": REAL_DATA_HOME},
     )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_shipped_smollm2_adapter_on_the_code_model_is_refused_in_one_line(tmp_path: Path) -> None:
+    proc = suggest_on_the_code_model(tmp_path, ADAPTER_FILE)
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-500:])
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "does not fit model qwen2.5-coder-0.5b" in proc.stderr
@@ -97,26 +103,12 @@ def test_an_adapter_that_fits_the_code_model_loads_without_a_word_on_stderr(tmp_
 
     if not (Path(REAL_DATA_HOME) / "pairterm" / "models" / get(DEFAULT_MODEL).file_name).is_file():
         pytest.fail(f"{DEFAULT_MODEL} is not installed: `make test` installs it")
-    lora = tmp_path / "zero-lora.gguf"
-    writer = GGUFWriter(str(lora), "qwen2")
-    writer.add_type("adapter")
-    writer.add_string("adapter.type", "lora")
-    writer.add_float32("adapter.lora.alpha", 32.0)
+    tensors: dict[str, tuple[int, ...]] = {}
     for i in range(24):  # a zero update: the suggestion is the model's own
-        writer.add_tensor(f"blk.{i}.ffn_down.weight.lora_a", np.zeros((16, 4864), dtype=np.float32))
-        writer.add_tensor(f"blk.{i}.ffn_down.weight.lora_b", np.zeros((896, 16), dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    source = tmp_path / "load.py"
-    source.write_text('import json\n\ndef load(path):\n    with open(path) as fh:\n        ')
-    proc = subprocess.run(
-        [sys.executable, "-m", "pairterm", "suggest", str(source), "--line", "5", "--column", "9",
-         "--adapter", str(lora)],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "XDG_DATA_HOME": REAL_DATA_HOME},
-    )  # fmt: skip
+        tensors[f"blk.{i}.ffn_down.weight.lora_a"] = (16, 4864)
+        tensors[f"blk.{i}.ffn_down.weight.lora_b"] = (896, 16)
+    lora = write(tmp_path / "zero-lora.gguf", "qwen2", tensors, adapter=True)
+    proc = suggest_on_the_code_model(tmp_path, lora)
     assert proc.returncode == 0, proc.stderr[-500:]
     assert proc.stderr == ""
     assert "json.load(fh)" in proc.stdout

@@ -31,7 +31,13 @@ def one(base: str | None, examples: int, steps: int, whole: bool) -> dict:
 
     from pairterm.paths import usable_cores
     from training.base import load_base
-    from training.loss import collate, completion_loss_sum, forward_pieces, tokens_per_forward
+    from training.loss import (
+        KL_PROMPT,
+        collate,
+        completion_loss_sum,
+        forward_pieces,
+        tokens_per_forward,
+    )
     from training.request import TrainOptions
     from training.trainer import wrap_lora
 
@@ -51,7 +57,7 @@ def one(base: str | None, examples: int, steps: int, whole: bool) -> dict:
     for _ in range(steps):
         start = time.perf_counter()
         for piece in pieces:
-            terms = completion_loss_sum(model, collate(piece, tokenizer.pad_token_id, 16), 1.0,
+            terms = completion_loss_sum(model, collate(piece, tokenizer.pad_token_id, KL_PROMPT), 1.0,
                                         [info["eos_token_id"]], 1.0)  # fmt: skip
             sum(terms).backward()
         seconds.append(time.perf_counter() - start)

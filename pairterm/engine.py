@@ -18,9 +18,7 @@ from pairterm.config import EngineConfig
 from pairterm.errors import UserError
 from pairterm.gate import greedy_token_bits, heal_consistent, token_bits, within_budget
 from pairterm.heal import VocabIndex, split_tail
-from pairterm.model_catalog import check_adapter_fits
-from pairterm.model_file import check_gguf
-from pairterm.native_stderr import held_native_stderr
+from pairterm.model_load import open_llama
 from pairterm.postfilter import mid_line_allowed, shown_text
 from pairterm.project_context import ContextFile, imports_above
 from pairterm.prompt import (
@@ -55,32 +53,13 @@ class Engine:
 
     def __init__(self, config: EngineConfig) -> None:
         try:
-            from llama_cpp import Llama, llama_cpp
+            from llama_cpp import llama_cpp
         except ImportError as exc:  # a broken or missing wheel: say so in one line
             raise UserError(f"llama-cpp-python is not usable here ({exc}); run `make run`") from None
 
         self.config = config
         self.model_path = config.model_path()
-        check_gguf(self.model_path, "model")
-        if config.adapter is not None:
-            check_gguf(config.adapter, "adapter")
-            check_adapter_fits(config.adapter, self.model_path)
-        try:
-            with held_native_stderr() as native:
-                self.llama = Llama(
-                    model_path=str(self.model_path),
-                    lora_path=str(config.adapter) if config.adapter else None,
-                    n_ctx=config.n_ctx,
-                    n_batch=256,
-                    n_threads=config.threads,
-                    n_threads_batch=config.threads,
-                    logits_all=False,
-                    verbose=False,
-                )
-        except (ValueError, RuntimeError, OSError) as exc:
-            what = f"adapter {config.adapter}" if config.adapter else f"model {self.model_path}"
-            said = [line.strip() for line in native if line.strip()]
-            raise UserError(f"could not load {what}: {exc}" + (f" ({said[-1]})" if said else "")) from None
+        self.llama = open_llama(config, self.model_path)
         self._lib = llama_cpp
         self._vocab = self.llama._model.vocab
         self._n_vocab = self.llama.n_vocab()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from training import budget, labeling
+from training.prompt_form import FimForm, PrefixForm
 from training.request import TrainOptions
 
 LORA_OVERHEAD = 1.15  # LoRA r 16 on every linear layer, against frozen forward+backward
@@ -80,9 +81,12 @@ def _best(measure: Callable[[], float]) -> float:
 def corpus_examples(
     doc_ids: Sequence[Sequence[int]], states: Sequence[tuple[int, int]],
     options: labeling.LabelOptions, prefix: Sequence[int], eos_id: int,
+    form: PrefixForm | FimForm | None = None,
 ) -> list[dict]:  # fmt: skip
-    """Examples shaped as the labelled ones will be, before labelling: real prompts, and
-    completions as long as the method's typical one (their exact lengths come from the labels)."""
+    """Examples shaped as the labelled ones will be, before labelling: real prompts in the run's
+    `form`, and completions as long as the method's typical one (their exact lengths come from
+    the labels)."""
+    form = form or PrefixForm(options.context, eos_id, prefix)
     rng = random.Random(f"calibrate-{options.seed}")
     picked = rng.sample(list(states), min(SAMPLE_STATES, len(states)))
     method = options.method
@@ -90,11 +94,11 @@ def corpus_examples(
     length = min(options.max_completion, typical)
     out = []
     for d, n in picked:
-        ids = doc_ids[d]
-        out.append({
-            "prompt_ids": [*prefix, *ids[max(0, n - options.context) : n]],
-            "completion_ids": [*ids[n : n + length], eos_id],
-        })  # fmt: skip
+        built = form.example(d, doc_ids[d], n, length)
+        example = {"prompt_ids": built.prompt_ids, "completion_ids": built.completion_ids}
+        if built.own_tail is not None:
+            example["own_tail"] = built.own_tail
+        out.append(example)
     return out
 
 
@@ -187,14 +191,14 @@ class Planner:
 
     def choose_states(
         self, model, doc_ids: Sequence[Sequence[int]], options: labeling.LabelOptions,
-        pad_id: int, prefix: Sequence[int], eos_id: int,
+        pad_id: int, prefix: Sequence[int], eos_id: int, form: PrefixForm | FimForm | None = None,
     ) -> labeling.LabelOptions:  # fmt: skip
         every = labeling.choose_states(doc_ids, replace(options, max_examples=None))
         if not every:
             return options
         with self.clock.phase("calibrate"):
             label_tps = label_rate(model, doc_ids, options, pad_id)
-            sample = corpus_examples(doc_ids, every, options, prefix, eos_id)
+            sample = corpus_examples(doc_ids, every, options, prefix, eos_id, form)
             self.cost = train_cost(
                 model, sample, self.opts.batch_size, pad_id, self.opts.kl, self.opts.text
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from training import labels
+from training.prompt_form import FimForm, PrefixForm
 from training.sources import Document
 
 LN2 = math.log(2.0)
@@ -34,6 +35,7 @@ class LabelOptions:
     window: int = 512
     overlap: int = 64
     batch_tokens: int = 1024
+    fim: bool = True  # FIM-form prompts for a model with FIM tokens (training.prompt_form)
 
 
 @dataclass(frozen=True)
@@ -192,9 +194,12 @@ def build_examples(
     eos_id: int,
     decode: Callable[[list[int]], str],
     prefix_ids: Sequence[int] = (),
+    form: PrefixForm | FimForm | None = None,
 ) -> Iterator[dict]:
-    """One example per state. `prefix_ids` (BOS, for a model whose tokenizer adds one) starts every
-    prompt, as llama.cpp starts the editor's prompt window."""
+    """One example per state, its prompt in `form` (default: the text before the state after
+    `prefix_ids`, BOS for a model whose tokenizer adds one, as llama.cpp starts the editor's
+    prompt window). A FIM form may cut a completion short where the code after it starts."""
+    form = form or PrefixForm(options.context, eos_id, prefix_ids)
     # sft-rand lengths come from their own stream, drawn once per state in state order
     length_rng = random.Random(f"lengths-{options.seed}")
     for d, n in states:
@@ -203,17 +208,20 @@ def build_examples(
         length = labels.completion_length(
             options.method, after, options.eta, length_rng, options.max_completion
         )
-        prompt = [*prefix_ids, *ids[max(0, n - options.context) : n]]
-        completion = list(ids[n : n + length])
-        yield {
+        built = form.example(d, ids, n, length)
+        length = len(built.completion_ids) - 1
+        example = {
             "path": docs[d].path,
             "commit": docs[d].commit,
             "state": n,
-            "prefix_tail": decode(prompt[-16:]),
-            "completion": decode(completion),
+            "prefix_tail": decode(built.prompt_ids[-16:]),
+            "completion": decode(built.completion_ids[:-1]),
             "tokens": length,
             "bits": labels.cumulative_bits(after, length),
             "stop_bits": float(after[length]) if length < len(after) else None,
-            "prompt_ids": prompt,
-            "completion_ids": completion + [eos_id],
+            "prompt_ids": built.prompt_ids,
+            "completion_ids": built.completion_ids,
         }
+        if built.own_tail is not None:
+            example["own_tail"] = built.own_tail
+        yield example

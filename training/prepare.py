@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from pairterm.errors import UserError
-from training import filters, labels, rundir
+from training import filters, labels, prompt_form, rundir
 from training.sources import Collected, SourceOptions
 
 
@@ -65,9 +65,13 @@ def label(
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
     prefix = labeling.prompt_prefix(tokenizer)
+    form = prompt_form.form_for(
+        tokenizer, options.context, info["eos_token_id"], prefix, options.fim, options.seed,
+        lambda text: labeling.tokenize(tokenizer, text),
+    )  # fmt: skip
     if planner is not None:
         options = planner.choose_states(
-            model, doc_ids, options, tokenizer.pad_token_id, prefix, info["eos_token_id"]
+            model, doc_ids, options, tokenizer.pad_token_id, prefix, info["eos_token_id"], form
         )
     if planner is not None and planner.chosen is not None:
         states, labeled = planner.chosen  # the budget already chose them, for these options
@@ -107,11 +111,13 @@ def label(
             info["eos_token_id"],
             decode,
             prefix,
+            form,
         )
     )
     stats = labels.label_stats([ex["tokens"] for ex in examples])
     stats.update(
-        method=options.method.name, eta=options.eta, documents=len(train_docs), tokens=total_tokens
+        method=options.method.name, eta=options.eta, documents=len(train_docs), tokens=total_tokens,
+        prompt_form="fim" if form.fim else "prefix",
     )
     rundir.write_json(work / "label_stats.json", stats)
     prepared = {

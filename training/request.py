@@ -77,6 +77,7 @@ class TrainRequest:
     max_examples: int | None = None
     max_completion: int = 128
     window: int = 512
+    no_fim: bool = False
     max_steps: int | None = None
     epochs: int = 1
     batch_size: int = 8
@@ -147,6 +148,9 @@ def build_parser() -> ArgumentParser:
                      help="cap on labeled examples (whole files, in random order, until they hold this many)")
     lab.add_argument("--max-completion", type=int, default=_D.max_completion, help="cap on completion tokens")
     lab.add_argument("--window", type=int, default=_D.window, help="tokens per labeling forward pass")
+    lab.add_argument("--no-fim", action="store_true",
+                     help="prompts of the text before each state, even for a model the editor "
+                          "prompts in fill-in-the-middle form (default: the editor's form)")
     tr = p.add_argument_group("fine-tuning")
     tr.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
     tr.add_argument("--epochs", type=int, default=_D.epochs)
@@ -205,6 +209,7 @@ def from_json(data: Mapping[str, object]) -> TrainRequest:
     values.setdefault("budget", "none")
     values.setdefault("kl", 0.0)  # ... and before the KL term: without it
     values.setdefault("text", 0.0)  # ... and before the text term
+    values.setdefault("no_fim", True)  # ... and before FIM-form examples
     return TrainRequest(**values)  # type: ignore[arg-type]
 
 

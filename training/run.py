@@ -195,7 +195,7 @@ def _stages(request: TrainRequest, run: Path, work: Path, stored: dict, resumed:
     options = labeling.LabelOptions(
         method=labels.parse_method(stored["method"]), eta=float(stored["eta"]), seed=request.seed,
         context=request.context, density=request.density, max_completion=request.max_completion,
-        max_examples=request.max_examples, window=request.window,
+        max_examples=request.max_examples, window=request.window, fim=not request.no_fim,
     )  # fmt: skip
     show = not request.quiet and sys.stderr.isatty()
     opts = req.train_options(request)

@@ -20,3 +20,9 @@ def git_repo(tmp_path_factory) -> Path:
 def tiny_model(tmp_path_factory) -> Path:
     corpus = [python_source(s) for s in range(12)]
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), corpus)
+
+
+@pytest.fixture(scope="session")
+def tiny_fim_model(tmp_path_factory) -> Path:
+    corpus = [python_source(s) for s in range(12)]
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-fim-llama"), corpus, fim=True)

@@ -120,8 +120,12 @@ def make_repo(root: Path) -> dict:
     return {"first": first.hexsha, "newest": newest.hexsha}
 
 
-def build_tiny_model(directory: Path, corpus: list[str]) -> Path:
-    """A 2-layer random llama with a byte-level BPE vocabulary trained on `corpus`."""
+FIM_SPECIALS = ["<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"]
+
+
+def build_tiny_model(directory: Path, corpus: list[str], fim: bool = False) -> Path:
+    """A 2-layer random llama with a byte-level BPE vocabulary trained on `corpus`; with `fim`,
+    the vocabulary also has Qwen2.5-Coder's fill-in-the-middle tokens."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -131,7 +135,7 @@ def build_tiny_model(directory: Path, corpus: list[str]) -> Path:
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=400,
-        special_tokens=["<|endoftext|>", "<|im_end|>"],
+        special_tokens=["<|endoftext|>", "<|im_end|>", *(FIM_SPECIALS if fim else [])],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )

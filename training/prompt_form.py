@@ -1,0 +1,138 @@
+"""How a training state becomes a prompt: the form the editor will prompt the model in.
+
+A model without fill-in-the-middle tokens (SmolLM2) sees the text before the state, as the editor
+shows it. A model with them (Qwen2.5-Coder) is prompted by the editor in FIM form, with the code
+after the cursor line as SUFFIX (pairterm.prompt), so its examples take the same layout: an adapter
+trained on prompts of the text before alone learned where to stop in a prompt the editor never
+sends. docs/design.md §4. No torch here; the tokenizer comes in as two functions.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pairterm.prompt import fim_split
+
+# The person writes the rest of the cursor line and up to this many lines more before the code
+# that already exists (SUFFIX): a function body or a few statements, as the typing benchmark's
+# regions are. Drawn per state, so the model does not learn that SUFFIX starts where it stops.
+MAX_GAP_LINES = 15
+# Tokens after the state decoded to find SUFFIX: the gap's lines and SUFFIX_CHARS of code.
+REST_TOKENS = 512
+# Spellings of the three FIM tokens that llama.cpp recognises in a vocabulary.
+FIM_NAMES = (
+    ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+    ("<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
+    ("<fim-prefix>", "<fim-suffix>", "<fim-middle>"),
+)
+# What a FIM-trained model writes after MIDDLE when it is done (Qwen2.5-Coder: end of text, not
+# the chat turn's end that is its tokenizer's eos).
+FIM_END_NAMES = ("<|endoftext|>", "<|end_of_text|>", "<eos>")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A state's prompt and completion in token ids. `own_tail`: how many of the prompt's last
+    tokens are the person's text that runs on into the completion (None: all of them), the only
+    prompt positions where predicting the next token means predicting the person's code."""
+
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    own_tail: int | None = None
+
+
+class PrefixForm:
+    """The text before the state: the last `context` tokens, after the model's BOS if any."""
+
+    fim = False
+
+    def __init__(self, context: int, stop_id: int, prefix_ids: Sequence[int] = ()) -> None:
+        self.context, self.stop_id, self.prefix_ids = context, stop_id, list(prefix_ids)
+
+    def example(self, doc: int, ids: Sequence[int], n: int, length: int) -> Example:
+        prompt = [*self.prefix_ids, *ids[max(0, n - self.context) : n]]
+        return Example(prompt, [*ids[n : n + length], self.stop_id])
+
+
+class FimForm:
+    """`<fim_prefix> PREFIX <fim_suffix> SUFFIX <fim_middle> MIDDLE`, split as the editor splits
+    it (pairterm.prompt.fim_split): PREFIX and MIDDLE from the last `context` tokens before the
+    state (from a line start), SUFFIX the code after the lines the person is about to write. The
+    completion stops where SUFFIX starts, with the token the model ends a middle with."""
+
+    fim = True
+
+    def __init__(
+        self, pre: int, suf: int, mid: int, stop_id: int, context: int,
+        tokenize: Callable[[str], list[int]], decode: Callable[[list[int]], str],
+        prefix_ids: Sequence[int] = (), seed: int = 0,
+    ) -> None:  # fmt: skip
+        self.pre, self.suf, self.mid, self.stop_id = pre, suf, mid, stop_id
+        self.context, self.tokenize, self.decode = context, tokenize, decode
+        self.prefix_ids, self.seed = list(prefix_ids), seed
+
+    def gap(self, doc: int, n: int) -> int:
+        """Lines after the cursor line that the person is still to write: the same for a state
+        whatever the method or the order states are built in."""
+        return random.Random(f"fim-gap-{self.seed}-{doc}-{n}").randint(0, MAX_GAP_LINES)
+
+    def example(self, doc: int, ids: Sequence[int], n: int, length: int) -> Example:
+        before = self.decode(list(ids[max(0, n - self.context) : n]))
+        if n > self.context:  # the editor's window starts at a line start
+            cut = before.find("\n")
+            before = before[cut + 1 :] if cut >= 0 else ""
+        rest = self.decode(list(ids[n : n + max(REST_TOKENS, length)]))
+        (prefix, suffix, middle), room = fim_layout(before, rest, self.gap(doc, n))
+        length = self._fitting(ids, n, length, room)
+        own = self.tokenize(middle)
+        prompt = [*self.prefix_ids, self.pre, *self.tokenize(prefix), self.suf,
+                  *self.tokenize(suffix), self.mid, *own]  # fmt: skip
+        return Example(prompt, [*ids[n : n + length], self.stop_id], own_tail=len(own))
+
+    def _fitting(self, ids: Sequence[int], n: int, length: int, room: int) -> int:
+        """The most of the first `length` tokens after the state that end within `room` chars."""
+        while length > 0 and len(self.decode(list(ids[n : n + length]))) > room:
+            length -= 1
+        return length
+
+
+def fim_layout(before: str, rest: str, gap: int) -> tuple[tuple[str, str, str], int]:
+    """((PREFIX, SUFFIX, MIDDLE), room) for a state with `before` before it and `rest` after it,
+    where the person is about to write the rest of the cursor line and `gap` more lines and the
+    code after those exists already. `room`: the characters of `rest` before SUFFIX starts,
+    which a completion must not reach into (the editor drops a suggestion that repeats SUFFIX)."""
+    start = rest.find("\n") + 1
+    if start == 0:
+        return fim_split(before, ""), len(rest)
+    for _ in range(gap):
+        nxt = rest.find("\n", start)
+        if nxt < 0:
+            start = len(rest)
+            break
+        start = nxt + 1
+    return fim_split(before, "\n" + rest[start:]), start
+
+
+def fim_ids(tokenizer) -> tuple[int, int, int, int] | None:
+    """(prefix, suffix, middle, end) token ids of a tokenizer with FIM tokens, else None."""
+    vocab = tokenizer.get_vocab()
+    for names in FIM_NAMES:
+        if all(name in vocab for name in names):
+            end = next((vocab[name] for name in FIM_END_NAMES if name in vocab), None)
+            ids = tuple(vocab[name] for name in names)
+            return (*ids, end if end is not None else int(tokenizer.eos_token_id))  # type: ignore[return-value]
+    return None
+
+
+def form_for(
+    tokenizer, context: int, eos_id: int, prefix_ids: Sequence[int], fim: bool, seed: int,
+    tokenize: Callable[[str], list[int]],
+) -> PrefixForm | FimForm:  # fmt: skip
+    """The editor's prompt form for this tokenizer's model (FIM when it has the tokens and `fim`)."""
+    found = fim_ids(tokenizer) if fim else None
+    if found is None:
+        return PrefixForm(context, eos_id, prefix_ids)
+    pre, suf, mid, end = found
+    return FimForm(pre, suf, mid, end, context, tokenize, tokenizer.decode, prefix_ids, seed)

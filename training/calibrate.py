@@ -94,11 +94,7 @@ def corpus_examples(
     length = min(options.max_completion, typical)
     out = []
     for d, n in picked:
-        built = form.example(d, doc_ids[d], n, length)
-        example = {"prompt_ids": built.prompt_ids, "completion_ids": built.completion_ids}
-        if built.own_tail is not None:
-            example["own_tail"] = built.own_tail
-        out.append(example)
+        out.append(form.example(d, doc_ids[d], n, length).ids())
     return out
 
 

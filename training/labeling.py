@@ -210,7 +210,7 @@ def build_examples(
         )
         built = form.example(d, ids, n, length)
         length = len(built.completion_ids) - 1
-        example = {
+        yield {
             "path": docs[d].path,
             "commit": docs[d].commit,
             "state": n,
@@ -219,9 +219,5 @@ def build_examples(
             "tokens": length,
             "bits": labels.cumulative_bits(after, length),
             "stop_bits": float(after[length]) if length < len(after) else None,
-            "prompt_ids": built.prompt_ids,
-            "completion_ids": built.completion_ids,
+            **built.ids(),
         }
-        if built.own_tail is not None:
-            example["own_tail"] = built.own_tail
-        yield example

@@ -42,6 +42,13 @@ class Example:
     completion_ids: list[int]
     own_tail: int | None = None
 
+    def ids(self) -> dict:
+        """The fields the trainer reads (training.loss.collate), as an examples.jsonl row has them."""
+        out: dict = {"prompt_ids": self.prompt_ids, "completion_ids": self.completion_ids}
+        if self.own_tail is not None:
+            out["own_tail"] = self.own_tail
+        return out
+
 
 class PrefixForm:
     """The text before the state: the last `context` tokens, after the model's BOS if any."""

@@ -84,7 +84,7 @@ def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[s
     predict a completion token, and with `kl_prompt` also the last that many prompt positions,
     where the pull towards the base model applies and, with `--text`, the prompt's own next
     token is the target (`text_labels`; `labels` is -100 there, and the reverse at the
-    completion), no further back than the example's `own_tail` where it has one.
+    completion), the text term no further back than the example's `own_tail` where it has one.
     """
     seqs = [ex["prompt_ids"] + ex["completion_ids"] for ex in examples]
     width = max(len(s) for s in seqs)
@@ -97,12 +97,14 @@ def collate(examples: Sequence[dict], pad_id: int, kl_prompt: int = 0) -> dict[s
         ids[i, : len(seq)] = torch.tensor(seq)
         mask[i, : len(seq)] = 1
         first = len(ex["prompt_ids"])
-        # in a FIM prompt only MIDDLE runs on into the completion: the tokens before it are
-        # SUFFIX and the FIM markers, whose next token is not the person's next code
-        lead = min(kl_prompt, first - 1, ex.get("own_tail", first))
+        lead = min(kl_prompt, first - 1)
+        # in a FIM prompt only MIDDLE runs on into the completion: before it the next token is
+        # SUFFIX's or a FIM marker, not the person's next code (the KL pull still applies there)
+        own = min(lead, ex.get("own_tail", lead))
         keep[i, first - 1 - lead : len(seq) - 1] = True
         targets += [IGNORE] * lead + ex["completion_ids"]
-        text_targets += ex["prompt_ids"][first - lead :] + [IGNORE] * len(ex["completion_ids"])
+        text_targets += ([IGNORE] * (lead - own) + ex["prompt_ids"][first - own :]
+                         + [IGNORE] * len(ex["completion_ids"]))  # fmt: skip
     return {"input_ids": ids, "attention_mask": mask, "keep": keep, "labels": torch.tensor(targets),
             "text_labels": torch.tensor(text_targets)}  # fmt: skip
 

@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pairterm.prompt import fim_split
+from pairterm.prompt import SUFFIX_CHARS, fim_split
 
 # The person writes the rest of the cursor line and up to this many lines more before the code
 # that already exists (SUFFIX): a function body or a few statements, as the typing benchmark's
@@ -90,19 +90,37 @@ class FimForm:
         if n > self.context:  # the editor's window starts at a line start
             cut = before.find("\n")
             before = before[cut + 1 :] if cut >= 0 else ""
-        rest = self.decode(list(ids[n : n + max(REST_TOKENS, length)]))
-        (prefix, suffix, middle), room = fim_layout(before, rest, self.gap(doc, n))
-        length = self._fitting(ids, n, length, room)
+        gap = self.gap(doc, n)
+        rest = self._rest(ids, n, length, gap)
+        (prefix, suffix, middle), room = fim_layout(before, rest, gap)
         own = self.tokenize(middle)
         prompt = [*self.prefix_ids, self.pre, *self.tokenize(prefix), self.suf,
                   *self.tokenize(suffix), self.mid, *own]  # fmt: skip
-        return Example(prompt, [*ids[n : n + length], self.stop_id], own_tail=len(own))
+        return Example(prompt, [*self._written(ids, n, length, rest[:room]), self.stop_id],
+                       own_tail=len(own))  # fmt: skip
 
-    def _fitting(self, ids: Sequence[int], n: int, length: int, room: int) -> int:
-        """The most of the first `length` tokens after the state that end within `room` chars."""
-        while length > 0 and len(self.decode(list(ids[n : n + length]))) > room:
-            length -= 1
-        return length
+    def _rest(self, ids: Sequence[int], n: int, length: int, gap: int) -> str:
+        """The text after the state, decoded as far as the gap's lines and a whole SUFFIX reach
+        (or the document's end), so that a cut-off decode never passes for the end of a file."""
+        end = n + max(REST_TOKENS, length)
+        while True:
+            rest = self.decode(list(ids[n:end]))
+            start = suffix_start(rest, gap)
+            if end >= len(ids) or (start is not None and len(rest) - start > SUFFIX_CHARS):
+                return rest
+            end += REST_TOKENS
+
+    def _written(self, ids: Sequence[int], n: int, length: int, allowed: str) -> list[int]:
+        """The first `length` tokens after the state, as far as they stay within `allowed` (the
+        text before SUFFIX). Where a token runs across SUFFIX's start (Qwen writes a blank line's
+        two newlines as one token), the part of it before SUFFIX is tokenized on its own, so the
+        completion is all the person's text up to SUFFIX, not one token short of it."""
+        k = length
+        while k > 0 and len(self.decode(list(ids[n : n + k]))) > len(allowed):
+            k -= 1
+        if k == length:
+            return list(ids[n : n + k])
+        return [*ids[n : n + k], *self.tokenize(allowed[len(self.decode(list(ids[n : n + k]))) :])]
 
 
 def fim_layout(before: str, rest: str, gap: int) -> tuple[tuple[str, str, str], int]:
@@ -110,16 +128,22 @@ def fim_layout(before: str, rest: str, gap: int) -> tuple[tuple[str, str, str], 
     where the person is about to write the rest of the cursor line and `gap` more lines and the
     code after those exists already. `room`: the characters of `rest` before SUFFIX starts,
     which a completion must not reach into (the editor drops a suggestion that repeats SUFFIX)."""
-    start = rest.find("\n") + 1
-    if start == 0:
+    start = suffix_start(rest, gap)
+    if start is None:
         return fim_split(before, ""), len(rest)
-    for _ in range(gap):
+    return fim_split(before, "\n" + rest[start:]), start
+
+
+def suffix_start(rest: str, gap: int) -> int | None:
+    """Where the code after the cursor line and `gap` more lines starts in `rest` (None: `rest`
+    ends before that)."""
+    start = 0
+    for _ in range(gap + 1):
         nxt = rest.find("\n", start)
         if nxt < 0:
-            start = len(rest)
-            break
+            return None
         start = nxt + 1
-    return fim_split(before, "\n" + rest[start:]), start
+    return start
 
 
 def fim_ids(tokenizer) -> tuple[int, int, int, int] | None:

@@ -116,6 +116,7 @@ def _stored_request(stored: dict) -> TrainRequest:
         request = req.from_argv(stored["argv"])
         if request.budget is None:  # ... and, as in from_json, without the budget it never had
             request = replace(request, budget="none")
+        request = replace(request, no_fim=True)  # ... and before FIM-form examples
     # absolute: the run may be resumed from another directory
     return replace(request, source=stored["source"])
 

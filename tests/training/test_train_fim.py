@@ -94,7 +94,12 @@ def test_fim_examples_are_laid_out_as_the_editor_lays_out_its_prompt(fim_tokeniz
         assert completion[-1] == end and len(completion) - 1 <= 12
         written = tok.decode(completion[:-1])
         assert rest.startswith(written) and len(written) <= room
-        cut += len(completion) - 1 < min(12, len(ids) - n)
+        whole = tok.decode(ids[n : n + 12])
+        if len(whole) > room:  # the person's next 12 tokens reach SUFFIX: all of it up to there
+            assert written == rest[:room]
+            cut += 1
+        else:
+            assert completion[:-1] == ids[n : n + 12]
         assert form.example(0, ids, n, 12) == ex  # the same state, the same example
     assert len(gaps) > 5 and cut > 0  # gaps vary by state, and some completions stop at SUFFIX
 
@@ -103,9 +108,11 @@ def test_the_text_term_reads_only_the_middle_of_a_fim_prompt() -> None:
     # prompt: [pre] 3 prefix tokens [suf] 4 suffix tokens [mid] 2 middle tokens
     prompt = [90, 10, 11, 12, 91, 20, 21, 22, 23, 92, 30, 31]
     batch = collate([{"prompt_ids": prompt, "completion_ids": [40, 1], "own_tail": 2}], 0, KL_PROMPT)
+    # the KL pull reads every prompt position there is (11 of the 16), the completion's two
+    assert batch["keep"].sum().item() == 11 + 2
+    assert batch["labels"].tolist() == [IGNORE] * 11 + [40, 1]
     # [mid] predicts the middle's first token, which is the person's; the suffix's are not
-    assert batch["text_labels"].tolist() == [30, 31, IGNORE, IGNORE]
-    assert batch["labels"].tolist() == [IGNORE, IGNORE, 40, 1]
+    assert batch["text_labels"].tolist() == [IGNORE] * 9 + [30, 31, IGNORE, IGNORE]
 
 
 def test_pairterm_train_writes_fim_examples_for_a_fim_model(

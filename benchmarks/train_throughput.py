@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from pairterm.paths import usable_cores
-from training import labeling, labels, prompt_form
+from training import labeling, labels
 from training.base import load_base
 from training.sources import Document
 from training.trainer import (
@@ -99,15 +99,13 @@ def bench_labeling(model, tokenizer, info, doc_ids, docs, opts) -> dict:
             label_s += _timed_label(model, batch, pad, surprises) / 2
             bare_s += _timed_bare(model, ids, mask) / 2
     t = time.perf_counter()
-    prefix = labeling.prompt_prefix(tokenizer)
     # the form the run itself would build (FIM for a model with FIM tokens): its length is the cost
-    form = prompt_form.form_for(tokenizer, opts.context, info["eos_token_id"], prefix, opts.fim,
-                                opts.seed, lambda text: labeling.tokenize(tokenizer, text))  # fmt: skip
+    form = labeling.example_form(tokenizer, opts, info["eos_token_id"])
     states = labeling.choose_states(doc_ids, opts)
     examples = list(
         labeling.build_examples(
             docs, doc_ids, surprises, states, opts, info["eos_token_id"], tokenizer.decode,
-            prefix, form,
+            form=form,
         )
     )
     label_s += time.perf_counter() - t

@@ -80,22 +80,17 @@ def _best(measure: Callable[[], float]) -> float:
 
 def corpus_examples(
     doc_ids: Sequence[Sequence[int]], states: Sequence[tuple[int, int]],
-    options: labeling.LabelOptions, prefix: Sequence[int], eos_id: int,
-    form: PrefixForm | FimForm | None = None,
+    options: labeling.LabelOptions, form: PrefixForm | FimForm,
 ) -> list[dict]:  # fmt: skip
     """Examples shaped as the labelled ones will be, before labelling: real prompts in the run's
     `form`, and completions as long as the method's typical one (their exact lengths come from
     the labels)."""
-    form = form or PrefixForm(options.context, eos_id, prefix)
     rng = random.Random(f"calibrate-{options.seed}")
     picked = rng.sample(list(states), min(SAMPLE_STATES, len(states)))
     method = options.method
     typical = method.fixed if method.fixed is not None else (15 if method.name == "sft-rand" else 8)
     length = min(options.max_completion, typical)
-    out = []
-    for d, n in picked:
-        out.append(form.example(d, doc_ids[d], n, length).ids())
-    return out
+    return [form.example(d, doc_ids[d], n, length).ids() for d, n in picked]
 
 
 @contextmanager
@@ -187,14 +182,14 @@ class Planner:
 
     def choose_states(
         self, model, doc_ids: Sequence[Sequence[int]], options: labeling.LabelOptions,
-        pad_id: int, prefix: Sequence[int], eos_id: int, form: PrefixForm | FimForm | None = None,
+        pad_id: int, form: PrefixForm | FimForm,
     ) -> labeling.LabelOptions:  # fmt: skip
         every = labeling.choose_states(doc_ids, replace(options, max_examples=None))
         if not every:
             return options
         with self.clock.phase("calibrate"):
             label_tps = label_rate(model, doc_ids, options, pad_id)
-            sample = corpus_examples(doc_ids, every, options, prefix, eos_id, form)
+            sample = corpus_examples(doc_ids, every, options, form)
             self.cost = train_cost(
                 model, sample, self.opts.batch_size, pad_id, self.opts.kl, self.opts.text
             )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from training import labels
-from training.prompt_form import FimForm, PrefixForm
+from training.prompt_form import FimForm, PrefixForm, form_for
 from training.sources import Document
 
 LN2 = math.log(2.0)
@@ -50,6 +50,13 @@ def tokenize(tokenizer, text: str) -> list[int]:
     """Plain token ids as llama.cpp's tokenize(text, add_bos=False, special=False) gives them:
     no BOS/EOS, and text that spells a special token (`<|im_end|>` in a docstring) stays text."""
     return list(tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+
+
+def example_form(tokenizer, options: LabelOptions, eos_id: int) -> PrefixForm | FimForm:
+    """The prompt form of this run's examples: the editor's for the tokenizer's model (FIM where
+    it has the tokens, unless `options.fim` is off), after the BOS llama.cpp would add."""
+    return form_for(tokenizer, options.context, eos_id, prompt_prefix(tokenizer), options.fim,
+                    options.seed, lambda text: tokenize(tokenizer, text))  # fmt: skip
 
 
 def prompt_prefix(tokenizer) -> list[int]:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from pairterm.errors import UserError
-from training import filters, labels, prompt_form, rundir
+from training import filters, labels, rundir
 from training.sources import Collected, SourceOptions
 
 
@@ -64,15 +64,9 @@ def label(
     total_tokens = sum(len(ids) for ids in doc_ids)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
-    prefix = labeling.prompt_prefix(tokenizer)
-    form = prompt_form.form_for(
-        tokenizer, options.context, info["eos_token_id"], prefix, options.fim, options.seed,
-        lambda text: labeling.tokenize(tokenizer, text),
-    )  # fmt: skip
+    form = labeling.example_form(tokenizer, options, info["eos_token_id"])
     if planner is not None:
-        options = planner.choose_states(
-            model, doc_ids, options, tokenizer.pad_token_id, prefix, info["eos_token_id"], form
-        )
+        options = planner.choose_states(model, doc_ids, options, tokenizer.pad_token_id, form)
     if planner is not None and planner.chosen is not None:
         states, labeled = planner.chosen  # the budget already chose them, for these options
     else:
@@ -110,8 +104,7 @@ def label(
             options,
             info["eos_token_id"],
             decode,
-            prefix,
-            form,
+            form=form,
         )
     )
     stats = labels.label_stats([ex["tokens"] for ex in examples])

@@ -116,11 +116,12 @@ class FimForm:
         two newlines as one token), the part of it before SUFFIX is tokenized on its own, so the
         completion is all the person's text up to SUFFIX, not one token short of it."""
         k = length
-        while k > 0 and len(self.decode(list(ids[n : n + k]))) > len(allowed):
+        text = self.decode(list(ids[n : n + k]))
+        while k > 0 and len(text) > len(allowed):
             k -= 1
-        if k == length:
-            return list(ids[n : n + k])
-        return [*ids[n : n + k], *self.tokenize(allowed[len(self.decode(list(ids[n : n + k]))) :])]
+            text = self.decode(list(ids[n : n + k]))
+        tail = self.tokenize(allowed[len(text) :]) if k < length else []
+        return [*ids[n : n + k], *tail]
 
 
 def fim_layout(before: str, rest: str, gap: int) -> tuple[tuple[str, str, str], int]:

@@ -30,15 +30,13 @@ def source_options(args) -> SourceOptions:
 
 def collect(args, work: Path) -> Collected:
     """Sources and the holdout split (before the model loads, so bad input fails fast)."""
+    from training import holdout as held_out
     from training import sources
 
     collected = sources.collect(Path(args.source).expanduser(), source_options(args))
     train_docs, holdout, split = sources.split_holdout(collected.documents, args.holdout, args.seed)
     doc_ref = lambda d: {"path": d.path, "commit": d.commit, "blob": d.blob, "time": d.time}  # noqa: E731
-    rundir.write_jsonl(
-        work / "holdout.jsonl",
-        ({"path": d.path, "commit": d.commit, "text": d.text} for d in holdout),
-    )
+    rundir.write_jsonl(work / "holdout.jsonl", held_out.records(holdout, train_docs))
     rundir.write_json(
         work / "split.json",
         {**split, "source": collected.info, "train": [doc_ref(d) for d in train_docs],

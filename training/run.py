@@ -245,9 +245,9 @@ def _stages(request: TrainRequest, run: Path, work: Path, stored: dict, resumed:
             raise rundir.disk_error(exc, "saving the adapter") from None
     heartbeat.set("scoring the held-out files")
     with clock.phase("drift"):
-        from training import drift
+        from training import drift, holdout
 
-        held = [d["text"] for d in rundir.read_jsonl(work / "holdout.jsonl")]
+        held = holdout.new_texts(rundir.read_jsonl(work / "holdout.jsonl"))
         tokens = drift.MAX_TOKENS
         if clock.limited:  # two forward passes at the labelling rate, in what the budget has left
             spare = clock.remaining() - budget.reserve_s(clock.budget_s or 0.0)

@@ -5,7 +5,9 @@ write. For HumanEval that is the prompt and the canonical solution. For an ordin
 no natural split, so the human starts from the file's first lines and writes the lines that
 follow, up to a length it can finish within the round cap (50 rounds × 10 tokens ≈ 1,700
 characters of code); a longer target could never be completed and would score DPR 0 whatever the
-assistant did.
+assistant did. A training run's held-out file is evaluated only on its new lines (the run names
+them: training/holdout.py): the human starts from everything above a run of new lines and writes
+it, in pieces of that length.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import gzip
 import importlib.resources
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,11 @@ CODE_SUFFIXES = {
 }  # fmt: skip
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist", ".tox"}
 MAX_FILE_BYTES = 1_000_000
+# A held-out piece shorter than this is mostly a rename or a version bump, not code to write.
+MIN_NEW_CHARS = 40
+# Each piece starts a cold prompt (its start is the whole file above), so a file whose newest
+# commit touched hundreds of lines gives its longest pieces only.
+MAX_PIECES_PER_FILE = 8
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,14 @@ class FileSplit:
     target_chars: int = 1200
 
 
+def file_lines(text: str) -> list[str]:
+    """A file's lines, ends kept, CRLF read as LF: how documents and held-out spans count lines."""
+    return text.replace("\r\n", "\n").splitlines(keepends=True)
+
+
 def split_file(doc_id: str, text: str, split: FileSplit) -> Document | None:
     """The document for one file, or None if it is too short to leave anything to write."""
-    text = text.replace("\r\n", "\n")
-    lines = text.splitlines(keepends=True)
+    lines = file_lines(text)
     if len(lines) < 2:
         return None
     # Short files keep at least half their lines for the human to write.
@@ -62,6 +74,34 @@ def split_file(doc_id: str, text: str, split: FileSplit) -> Document | None:
     if not target.strip():
         return None
     return Document(doc_id=doc_id, start="".join(lines[:n_start]), target=target)
+
+
+def span_documents(
+    doc_id: str, text: str, spans: list[list[int]], split: FileSplit
+) -> list[Document]:
+    """Documents that write lines first..last of each span, in pieces of whole lines within
+    `split.target_chars` (a line longer than that is one piece), each starting from all the text
+    above it. A span that opens the file leaves its first lines as the start, as `split_file`
+    does. Pieces under MIN_NEW_CHARS of text are left out; of the rest, the MAX_PIECES_PER_FILE
+    longest are kept, in file order."""
+    lines = file_lines(text)
+    docs: list[Document] = []
+    for first, last in spans:
+        last = min(last, len(lines) - 1)
+        if first == 0:
+            first = max(1, min(split.start_lines, len(lines) // 2))
+        line = first
+        while line <= last:
+            piece_start = line
+            target = ""
+            while line <= last and (not target or len(target) + len(lines[line]) <= split.target_chars):
+                target += lines[line]
+                line += 1
+            if len(target.strip()) >= MIN_NEW_CHARS:
+                docs.append(Document(doc_id=f"{doc_id}:{piece_start + 1}",
+                                     start="".join(lines[:piece_start]), target=target))  # fmt: skip
+    longest = sorted(range(len(docs)), key=lambda i: (-len(docs[i].target.strip()), i))
+    return [docs[i] for i in sorted(longest[:MAX_PIECES_PER_FILE])]
 
 
 def humaneval_path() -> Path:
@@ -140,6 +180,7 @@ def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Docu
     """The held-out documents a training run wrote to RUN/holdout.jsonl."""
     holdout = run / "holdout.jsonl"
     docs: list[Document] = []
+    whole_files = False
     try:
         lines = holdout.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -160,12 +201,29 @@ def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Docu
             ) from None
         if not isinstance(text, str):
             raise UserError(f"{holdout}:{number}: `text` must be a string")
-        doc = split_file(f"{path}@{commit}" if commit else path, text, split)
-        if doc is not None:
-            docs.append(doc)
+        name = f"{path}@{commit}" if commit else path
+        if "new" in rec:
+            spans = rec["new"]
+            if not (isinstance(spans, list) and all(_is_span(s) for s in spans)):
+                raise UserError(f"{holdout}:{number}: `new` must be a list of [first, last] lines")
+            docs.extend(span_documents(name, text, spans, split))
+        else:
+            whole_files = True
+            doc = split_file(name, text, split)
+            if doc is not None:
+                docs.append(doc)
+    if whole_files:
+        print(f"pairterm eval: {holdout} was written before runs named the held-out files' new "
+              "lines; evaluating whole files, which repeat text that older versions trained on",
+              file=sys.stderr)  # fmt: skip
     if not docs:
         raise UserError(f"{holdout} holds no document long enough to evaluate on")
-    return docs
+    return docs[:limit] if limit is not None else docs
+
+
+def _is_span(span: object) -> bool:
+    return (isinstance(span, list) and len(span) == 2 and all(isinstance(x, int) for x in span)
+            and 0 <= span[0] <= span[1])  # fmt: skip
 
 
 def load_corpus(spec: str, split: FileSplit | None = None, limit: int | None = None) -> list[Document]:

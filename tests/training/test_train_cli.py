@@ -14,6 +14,7 @@ import torch
 from pairterm.cli import main as pairterm_main
 from tests.training.helpers import AWS_KEY, python_source
 from training import rundir
+from training.holdout import new_texts
 from training.trainer import save_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +63,9 @@ def test_run_directory_contract(runs: dict[str, Path], tiny_model: Path, git_rep
     assert report["final_loss"] > 0 and report["tokens_per_s"] > 0 and report["wall_s"] > 0
     assert report["kl"] == 1.0 and len(report["kl_losses"]) == 4
     drift = report["drift"]  # the two held-out files, scored by the base and by the adapter
-    assert drift["documents"] == 2 and drift["base"]["tokens"] == drift["adapter"]["tokens"] > 100
+    # the held-out files' new lines: one text for each run of them
+    assert drift["documents"] == len(new_texts(read(run, "holdout.jsonl"))) >= 2
+    assert drift["base"]["tokens"] == drift["adapter"]["tokens"] > 100
     assert drift["base"]["text_bits"] <= drift["base"]["bits"]
     assert report["skipped"]["binary"] == 1 and report["skipped"]["vendored"] == 1
     assert report["skipped"]["secret"] == 1 and report["skipped"]["secret_lines"] == 1
@@ -122,7 +125,16 @@ def test_holdout_is_the_newest_commit_and_is_never_trained_on(runs: dict[str, Pa
         ("src/app.py", python_source(9)),
         ("src/newest.py", python_source(8)),
     ]
-    assert all(set(h) == {"path", "commit", "text"} and len(h["commit"]) == 40 for h in holdout)
+    assert all(set(h) == {"path", "commit", "text", "new"} and len(h["commit"]) == 40 for h in holdout)
+    # src/app.py was trained on in an older version: only the lines that version lacks are new
+    app = next(h for h in holdout if h["path"] == "src/app.py")
+    old_lines = set(python_source(1).replace("\r\n", "\n").splitlines(keepends=True))
+    new_lines = [line for first, last in app["new"]
+                 for line in app["text"].replace("\r\n", "\n").splitlines(keepends=True)[first : last + 1]]  # fmt: skip
+    assert "import math\n" not in new_lines and "def tabbed(x):\n" not in new_lines
+    assert len(new_lines) > 30 and not set(new_lines) <= old_lines
+    newest = next(h for h in holdout if h["path"] == "src/newest.py")
+    assert newest["new"] == [[0, len(newest["text"].splitlines()) - 1]]  # never trained on: all new
     split = read(run, "split.json")
     held = {(d["path"], d["commit"]) for d in split["holdout"]}
     assert held == {(h["path"], h["commit"]) for h in holdout}

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from pairterm.errors import UserError
-from pairterm.evaluation.corpus import FileSplit, load_corpus, split_file
+from pairterm.evaluation.corpus import (
+    MAX_PIECES_PER_FILE,
+    MIN_NEW_CHARS,
+    FileSplit,
+    load_corpus,
+    split_file,
+)
 from pairterm.evaluation.execution import passes_tests
 
 
@@ -57,12 +63,53 @@ def test_directory_corpus_skips_binary_hidden_and_undecodable_files(tmp_path: Pa
     assert [d.doc_id for d in load_corpus(str(tmp_path), limit=1)] == ["a.py"]
 
 
-def test_run_directory_uses_the_held_out_documents(tmp_path: Path) -> None:
-    rows = [{"path": "pkg/x.py", "commit": "0123456789abcdef", "text": numbered(40)}]
-    (tmp_path / "holdout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+def write_holdout(run: Path, rows: list[dict]) -> None:
+    (run / "holdout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_an_old_run_is_evaluated_on_whole_held_out_files_and_says_so(tmp_path: Path, capsys) -> None:
+    write_holdout(tmp_path, [{"path": "pkg/x.py", "commit": "0123456789abcdef", "text": numbered(40)}])
     docs = load_corpus(str(tmp_path))
     assert [d.doc_id for d in docs] == ["pkg/x.py@0123456789ab"]
     assert docs[0].start == numbered(12)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "whole files" in err
+
+
+def test_a_run_is_evaluated_on_the_new_lines_only_each_from_all_the_text_above(
+    tmp_path: Path, capsys
+) -> None:
+    text = numbered(200)
+    lines = text.splitlines(keepends=True)
+    write_holdout(tmp_path, [
+        {"path": "a.py", "commit": "c0ffee00c0ffee00", "text": text, "new": [[20, 23], [50, 50], [100, 139]]},
+        {"path": "a.py", "commit": "0ld0ld0ld0ld", "text": text, "new": []},  # an older version
+        {"path": "b.py", "commit": "b0b0b0b0b0b0", "text": numbered(30), "new": [[0, 29]]},
+    ])  # fmt: skip
+    docs = load_corpus(str(tmp_path), FileSplit(start_lines=12, target_chars=300))
+    assert capsys.readouterr().err == ""
+    # lines 21-24; line 51 alone is under MIN_NEW_CHARS; lines 101-140 in two pieces of whole
+    # lines within 300 characters; a file training never saw starts from its first lines
+    assert [d.doc_id for d in docs] == [
+        "a.py@c0ffee00c0ff:21", "a.py@c0ffee00c0ff:101", "a.py@c0ffee00c0ff:121", "b.py@b0b0b0b0b0b0:13",
+    ]  # fmt: skip
+    assert docs[0].start == "".join(lines[:20]) and docs[0].target == "".join(lines[20:24])
+    assert docs[2].start == "".join(lines[:120]) and docs[2].target == "".join(lines[120:140])
+    assert docs[3].start == numbered(12) and docs[3].target == numbered(30)[len(numbered(12)) :]
+    assert all(len(d.target) <= 300 and len(d.target.strip()) >= MIN_NEW_CHARS for d in docs)
+
+
+def test_a_file_with_many_new_lines_gives_its_longest_pieces_in_file_order(tmp_path: Path) -> None:
+    short = "x = 0\n" * 60  # pieces of 16 lines, 96 characters
+    long = "".join(f"value_{i} = '{'v' * 85}'\n" for i in range(60, 100))  # a piece each, 100
+    write_holdout(tmp_path, [{"path": "a.py", "commit": "c0ffee00", "text": short + long, "new": [[1, 99]]}])
+    docs = load_corpus(str(tmp_path), FileSplit(start_lines=1, target_chars=100))
+    firsts = [int(d.doc_id.rsplit(":", 1)[1]) - 1 for d in docs]
+    # the longest pieces (the long lines), the first of equals, in file order
+    assert firsts == list(range(60, 60 + MAX_PIECES_PER_FILE))
+    assert [d.doc_id for d in load_corpus(str(tmp_path), FileSplit(1, 100), limit=3)] == [
+        d.doc_id for d in docs[:3]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -73,6 +120,8 @@ def test_run_directory_uses_the_held_out_documents(tmp_path: Path) -> None:
         (lambda p: p, "no usable source files"),
         (lambda p: (p / "holdout.jsonl").write_text("{not json\n") and p, "holdout.jsonl:1"),
         (lambda p: (p / "holdout.jsonl").write_text("") is not None and p, "holds no document"),
+        (lambda p: (p / "holdout.jsonl").write_text('{"path": "a", "text": "x\\n", "new": [[3, 1]]}\n')
+         and p, "holdout.jsonl:1: `new` must be"),
     ],
 )
 def test_bad_corpora_are_one_line_user_errors(tmp_path: Path, make, message: str) -> None:

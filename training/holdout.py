@@ -1,0 +1,71 @@
+"""What of the held-out files the person wrote after the training data: the lines to evaluate on.
+
+The newest commits are held out, but the files they touch mostly hold text that older versions
+of the same files already had, and those versions were trained on: a held-out version of a
+package's `__init__.py` differs from the trained one by a few lines, and its first lines are the
+same module docstring and imports. Evaluating on whole held-out files therefore measures in good
+part how well an adapter recalls its training text. So each held-out record names its new lines:
+those of the newest held-out version of a path that the newest trained version of that path does
+not have (a line diff), all of them for a file the training never saw. Older held-out versions
+of a path name none (their new lines are in the newest version, or were taken out again), so no
+text counts twice.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from pairterm.evaluation.corpus import file_lines
+from training.sources import Document
+
+
+def new_line_spans(text: str, base: str | None) -> list[list[int]]:
+    """[first, last] (0-based, inclusive) runs of the lines of `text` that `base` lacks, as a
+    line diff aligns them; runs of blank lines alone are left out. `base` None: all of it."""
+    lines = file_lines(text)
+    if base is None:
+        runs = [(0, len(lines))]
+    else:
+        matcher = difflib.SequenceMatcher(None, file_lines(base), lines, autojunk=False)
+        runs = [(j1, j2) for op, _, _, j1, j2 in matcher.get_opcodes() if op in ("replace", "insert")]
+    spans: list[list[int]] = []
+    for first, end in runs:
+        while first < end and not lines[first].strip():
+            first += 1
+        while end > first and not lines[end - 1].strip():
+            end -= 1
+        if first < end:
+            spans.append([first, end - 1])
+    return spans
+
+
+def records(holdout: Sequence[Document], train: Sequence[Document]) -> list[dict]:
+    """holdout.jsonl's lines: each held-out document with its `new` line spans."""
+    trained: dict[str, Document] = {}
+    for doc in train:
+        if doc.path not in trained or doc.time >= trained[doc.path].time:
+            trained[doc.path] = doc
+    newest: dict[str, Document] = {}
+    for doc in holdout:
+        if doc.path not in newest or doc.time >= newest[doc.path].time:
+            newest[doc.path] = doc
+    out = []
+    for doc in holdout:
+        base = trained.get(doc.path)
+        spans = new_line_spans(doc.text, base.text if base else None) if newest[doc.path] is doc else []
+        out.append({"path": doc.path, "commit": doc.commit, "text": doc.text, "new": spans})
+    return out
+
+
+def new_texts(held: Sequence[dict]) -> list[str]:
+    """The new lines of each record, one text per span; whole texts for records written before
+    runs named them (no `new`)."""
+    out = []
+    for rec in held:
+        if "new" not in rec:
+            out.append(rec["text"])
+            continue
+        lines = file_lines(rec["text"])
+        out.extend("".join(lines[first : last + 1]) for first, last in rec["new"])
+    return out

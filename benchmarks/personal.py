@@ -3,16 +3,19 @@
     python benchmarks/personal.py REPO --author A [--include GLOB] [--train-args ARGS]
                                   [--work DIR] [--budget 30m] [--json]
 
-1. `pairterm train REPO --author A` with the default recipe and time budget: the newest of the
-   author's file versions are held out (`RUN/holdout.jsonl`), never trained on.
+1. `pairterm train REPO --author A` with the default recipe and time budget: the author's
+   newest commits are held out (`RUN/holdout.jsonl`), never trained on, and with each held-out
+   file the run names its new lines, those the newest trained version of the file lacks.
 2. `pairterm export RUN --adapter-only`.
-3. On the held-out files, three rows with the same model (`--model`, default SmolLM2-135M, the
-   shipped adapter's base, on which the README's table was measured) and the gate: no adapter,
-   the shipped Empower adapter (only on the model it was trained for), the personal adapter.
+3. On those new lines only (older versions of the same files were trained on), three rows with
+   the same model (`--model`, default SmolLM2-135M, the shipped adapter's base, on which the
+   README's table was measured) and the gate: no adapter, the shipped Empower adapter (only on
+   the model it was trained for), the personal adapter.
    - `pairterm eval --corpus RUN` (the replay human): accept ratio, share of characters written
-     by accepted suggestions, DPR, each mean ± standard error over the files;
-   - the timed-typing benchmark (benchmarks/typing.py) on the held-out Python files that parse.
-4. Paired differences (same files) of the personal row against the other two.
+     by accepted suggestions, DPR, each mean ± standard error over the pieces of new lines;
+   - the timed-typing benchmark (benchmarks/typing.py), regions inside the new lines of the
+     held-out Python files that have the most of them (`--within`).
+4. Paired differences (same pieces, same regions) of the personal row against the other two.
 
 Everything goes to `--work` (default `personal-<repo name>`); a rerun reuses what is finished
 (an interrupted training resumes), so the command can be stopped and started again.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import shlex
 import subprocess
 import sys
@@ -30,12 +34,14 @@ from pathlib import Path
 from latency import print_report
 
 from pairterm import atomic
+from pairterm.evaluation.corpus import file_lines
 from pairterm.evaluation.metrics import mean_se, paired_difference
 from training import rundir
 
 HERE = Path(__file__).resolve().parent
 ROWS = ("none", "empower", "personal")
 EVAL_METRICS = ("accept_ratio", "accepted_char_share", "dpr")
+OTHER_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # str.splitlines breaks there too
 
 
 def shipped_fits(model: str) -> bool:
@@ -63,21 +69,31 @@ def pairterm(*args: str) -> list[str]:
     return [sys.executable, "-m", "pairterm", *args]
 
 
-def held_out_python(run_dir: Path, into: Path) -> list[Path]:
-    """The run's held-out Python files that parse, written out for the typing benchmark."""
+def held_out_python(run_dir: Path, into: Path) -> dict[Path, list[list[int]]]:
+    """The run's held-out Python files that parse and have new lines (training/holdout.py),
+    written out for the typing benchmark, with those lines; a run written before runs named
+    them gives every line of every held-out file."""
     into.mkdir(parents=True, exist_ok=True)
-    files = []
+    files = {}
     for i, doc in enumerate(rundir.read_jsonl(run_dir / "holdout.jsonl")):
-        if not doc["path"].endswith(".py"):
+        text = doc["text"]
+        spans = doc.get("new", [[0, len(text.split("\n")) - 1]])
+        # the benchmark splits lines at newlines only; skip the rare file with other breaks
+        if not doc["path"].endswith(".py") or not spans or any(c in text for c in OTHER_BREAKS):
             continue
         try:
-            ast.parse(doc["text"])
+            ast.parse(text)
         except (SyntaxError, ValueError):
             continue
         path = into / f"{i:03d}_{Path(doc['path']).name}"
-        path.write_text(doc["text"], encoding="utf-8")
-        files.append(path)
+        path.write_text(text, encoding="utf-8")
+        files[path] = spans
     return files
+
+
+def new_chars(path: Path, spans: list[list[int]]) -> int:
+    lines = file_lines(path.read_text(encoding="utf-8"))
+    return sum(len(line) for first, last in spans for line in lines[first : last + 1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="smollm2-135m", metavar="NAME|GGUF",
                         help="the base model trained and evaluated (default smollm2-135m)")
     parser.add_argument("--typing-files", type=int, default=6,
-                        help="the largest held-out Python files typed (6)")
+                        help="held-out Python files typed, those with the most new lines (6)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -122,18 +138,22 @@ def main(argv: list[str] | None = None) -> int:
                          adapters[row], "--json", "--per-document"), out)  # fmt: skip
         evals[row] = rundir.read_json(out)
 
-    # the largest files hold the most code to retype (a package's __init__ or a docs conf.py little)
-    typed = sorted(held_out_python(run_dir, work / "held-out-py"), key=lambda p: -p.stat().st_size)
-    typed = sorted(typed[: args.typing_files])
+    # the person retypes new lines only: the files with the most of them
+    held = held_out_python(run_dir, work / "held-out-py")
+    typed = sorted(held, key=lambda p: -new_chars(p, held[p]))[: args.typing_files]
+    typed = sorted(typed)
+    # names relative to the work folder: the benchmark seeds each file's regions by its name,
+    # so runs in another folder (another recipe) type the same regions
+    names = [str(p.relative_to(work)) for p in typed]
+    within = work / "typing-new-lines.json"
+    atomic.write_text(within, json.dumps({name: held[p] for name, p in zip(names, typed, strict=True)}))
     typing = {}
     for row in rows:
         out = work / f"typing-{row}.json"
         if typed and not out.is_file():
-            # names relative to the work folder: the benchmark seeds each file's regions by its
-            # name, so runs in another folder (another recipe) type the same regions
-            names = [str(p.relative_to(work)) for p in typed]
             run([sys.executable, str(HERE / "typing.py"), "--model", args.model, "--adapter",
-                 adapters[row], "--json", "--files", *names], out, cwd=work)  # fmt: skip
+                 adapters[row], "--json", "--within", within.name, "--files", *names], out,
+                cwd=work)  # fmt: skip
         if out.is_file():
             typing[row] = rundir.read_json(out)
 

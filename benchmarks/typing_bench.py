@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import os
 import random
 import sys
@@ -152,6 +153,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     corpus = (
         [CorpusFile(Path(f), f, None) for f in args.files] if args.files else default_corpus()
     )
+    # --within: the lines of each file regions may take (a held-out file's new lines)
+    within = json.loads(Path(args.within).read_text(encoding="utf-8")) if args.within else {}
     wall = time.perf_counter()
     load = os.getloadavg()[0]
     engine = Engine(config)
@@ -179,7 +182,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                     print(f"typing.py: {len(spans)} cross-file regions in {item.name}",
                           file=sys.stderr)
             else:
-                spans = pick_regions(text, args.regions, args.chars, rng)
+                spans = pick_regions(text, args.regions, args.chars, rng, within.get(item.name))
             file_stats = []
             for first, last in spans:
                 region = region_at(text, first, last, f"{item.name}:{first + 1}-{last + 1}")
@@ -207,7 +210,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "context": fim and any(f["context_files"] for f in per_file),
         "own_imports": fim and not args.no_context,
         "eta": config.eta,
-        "regions_kind": "cross-file" if args.cross_file else "anywhere",
+        "regions_kind": "cross-file" if args.cross_file else "within given lines" if within else "anywhere",
         "files": [f"{f.version}: {f.name}" if f.version else f.name for f in corpus],
         "seed": args.seed,
         "cps": args.cps,
@@ -291,6 +294,9 @@ def main() -> int:
     parser.add_argument("--cross-file", action="store_true",
                         help="only statements using a name defined in another project file")
     parser.add_argument("--chars", type=int, default=600, help="keystrokes per file, at most")
+    parser.add_argument("--within", metavar="JSON",
+                        help="{file as given: [[first, last], ...]}: regions only in those lines "
+                             "(0-based); benchmarks/personal.py passes a held-out file's new lines")
     parser.add_argument("--cps", type=float, default=5.0, help="typing speed, keystrokes/s")
     parser.add_argument("--line-pause", type=float, default=1.0, help="seconds after a line end")
     parser.add_argument("--eta", help="surprise budget in bits (default: the config's)")

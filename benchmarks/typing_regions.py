@@ -14,7 +14,7 @@ import builtins
 import keyword
 import random
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from typing_sim import Region, unaided_keystrokes
@@ -47,12 +47,21 @@ def disjoint(span: tuple[int, int], chosen: list[tuple[int, int]]) -> bool:
     return all(last < a or first > b for a, b in chosen)
 
 
-def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[tuple[int, int]]:
+def pick_regions(
+    text: str, count: int, chars: int, rng: random.Random,
+    within: Sequence[Sequence[int]] | None = None,
+) -> list[tuple[int, int]]:  # fmt: skip
     """`count` regions of whole lines, (first, last) 0-based and inclusive, that do not overlap,
     each at most chars // count keystrokes: half the time a function body after its docstring
-    when one is short enough, else RUN_LINES lines from a statement, shortened to fit."""
+    when one is short enough, else RUN_LINES lines from a statement, shortened to fit. With
+    `within` ([first, last] spans), only inside those lines (a held-out file's new lines)."""
     lines = text.split("\n")
     tree = ast.parse(text)
+    spans = [(a, b) for a, b in within] if within is not None else [(0, len(lines) - 1)]
+
+    def span_end(line: int) -> int | None:
+        """The last line of the span holding `line`, or None outside every span."""
+        return next((b for a, b in spans if a <= line <= b), None)
 
     def opens_line(node: ast.stmt) -> bool:
         line = lines[node.lineno - 1]
@@ -66,13 +75,16 @@ def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[
     starts = sorted({
         node.lineno - 1 for node in ast.walk(tree)
         if isinstance(node, ast.stmt) and opens_line(node) and not is_docstring(node)
+        and span_end(node.lineno - 1) is not None
     })  # fmt: skip
     bodies = []
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             body = node.body[1:] if is_docstring(node.body[0]) else node.body
             if body and opens_line(body[0]) and node.end_lineno is not None:
-                bodies.append((body[0].lineno - 1, node.end_lineno - 1))
+                end = span_end(body[0].lineno - 1)
+                if end is not None and node.end_lineno - 1 <= end:
+                    bodies.append((body[0].lineno - 1, node.end_lineno - 1))
     cap = chars // max(1, count)
 
     def cost(first: int, last: int) -> int:
@@ -89,7 +101,7 @@ def pick_regions(text: str, count: int, chars: int, rng: random.Random) -> list[
             first, last = rng.choice(fitting)
         else:
             first = rng.choice(starts)
-            last = min(first + rng.randint(*RUN_LINES) - 1, len(lines) - 1)
+            last = min(first + rng.randint(*RUN_LINES) - 1, len(lines) - 1, span_end(first) or first)
             while last > first and (not lines[last].strip() or cost(first, last) > cap):
                 last -= 1
             if cost(first, last) > cap:

@@ -10,7 +10,7 @@ from pathlib import Path
 # benchmarks/ is a folder of scripts; appended, so that its typing.py does not shadow `typing`
 sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from typing_regions import cross_file_regions, project_names, region_at  # noqa: E402
+from typing_regions import cross_file_regions, pick_regions, project_names, region_at  # noqa: E402
 
 SHAPES = '''class Region:
     def __init__(self, x, y):
@@ -83,3 +83,17 @@ def test_short_names_and_attributes_set_on_self_count(tmp_path: Path) -> None:
                                window_chars=200, suffix_chars=20)
     # `rows` only the other file sets; `db` this file assigns itself
     assert [region_at(text, a, b).target for a, b in spans] == ["first = handle.rows[0]"]
+
+
+def test_regions_within_given_lines_stay_inside_them() -> None:
+    text = "".join(
+        f"def f{i}(a, b):\n    c = a + b\n    d = c * {i}\n    return d - a\n\n\n" for i in range(30)
+    )
+    within = [[24, 33], [90, 101]]  # f4 and f5; f15 and f16
+    for seed in range(20):
+        spans = pick_regions(text, 3, 600, random.Random(seed), within)
+        assert spans, seed
+        for first, last in spans:
+            assert any(a <= first and last <= b for a, b in within), (seed, first, last)
+    everywhere = {s for seed in range(20) for s in pick_regions(text, 3, 600, random.Random(seed))}
+    assert any(first > 101 for first, _ in everywhere)  # without `within`, anywhere

@@ -41,7 +41,8 @@ def new_line_spans(text: str, base: str | None) -> list[list[int]]:
 
 
 def records(holdout: Sequence[Document], train: Sequence[Document]) -> list[dict]:
-    """holdout.jsonl's lines: each held-out document with its `new` line spans."""
+    """holdout.jsonl's lines: each held-out document of a git history with its `new` line spans
+    (a directory's held-out files have none: they are whole files no version of which trained)."""
     trained: dict[str, Document] = {}
     for doc in train:
         if doc.path not in trained or doc.time >= trained[doc.path].time:
@@ -52,9 +53,12 @@ def records(holdout: Sequence[Document], train: Sequence[Document]) -> list[dict
             newest[doc.path] = doc
     out = []
     for doc in holdout:
-        base = trained.get(doc.path)
-        spans = new_line_spans(doc.text, base.text if base else None) if newest[doc.path] is doc else []
-        out.append({"path": doc.path, "commit": doc.commit, "text": doc.text, "new": spans})
+        rec = {"path": doc.path, "commit": doc.commit, "text": doc.text}
+        if doc.commit:  # a directory's held-out files are other files, whole and never trained on
+            base = trained.get(doc.path)
+            newest_version = newest[doc.path] is doc
+            rec["new"] = new_line_spans(doc.text, base.text if base else None) if newest_version else []
+        out.append(rec)
     return out
 
 

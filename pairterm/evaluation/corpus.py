@@ -5,9 +5,10 @@ write. For HumanEval that is the prompt and the canonical solution. For an ordin
 no natural split, so the human starts from the file's first lines and writes the lines that
 follow, up to a length it can finish within the round cap (50 rounds × 10 tokens ≈ 1,700
 characters of code); a longer target could never be completed and would score DPR 0 whatever the
-assistant did. A training run's held-out file is evaluated only on its new lines (the run names
-them: training/holdout.py): the human starts from everything above a run of new lines and writes
-it, in pieces of that length.
+assistant did. A held-out file of a training run on a git history is evaluated only on its new
+lines (the run names them: training/holdout.py): the human starts from everything above a run of
+new lines and writes it, in pieces of that length. A directory's held-out files are other files,
+which no version of trained on, and are split as any file.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Docu
         try:
             rec = json.loads(line)
             path, text = str(rec["path"]), rec["text"]
-            commit = str(rec.get("commit", ""))[:12]
+            commit = str(rec.get("commit") or "")[:12]  # a directory run stores None
         except (json.JSONDecodeError, KeyError, TypeError):
             raise UserError(
                 f"{holdout}:{number} is not a {{\"path\", \"commit\", \"text\"}} JSON line; "
@@ -208,7 +209,7 @@ def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Docu
                 raise UserError(f"{holdout}:{number}: `new` must be a list of [first, last] lines")
             docs.extend(span_documents(name, text, spans, split))
         else:
-            whole_files = True
+            whole_files = whole_files or bool(commit)  # a git run's file, from before spans
             doc = split_file(name, text, split)
             if doc is not None:
                 docs.append(doc)

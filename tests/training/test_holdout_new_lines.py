@@ -45,5 +45,7 @@ def test_only_the_newest_held_out_version_names_new_lines_against_the_newest_tra
     ]
     assert all(r["text"] == h.text for r, h in zip(out, held, strict=True))
     assert new_texts(out) == ["x = 3\ny = 4\n", "z = 1\n"]
+    # a directory's held-out files (no commit) are other files, never trained on: whole
+    assert "new" not in records([doc("b.py", "y = 1\n", 2, None)], train)[0]
     # records written before spans existed are measured whole
     assert new_texts([{"path": "a.py", "text": v3}]) == [v3]

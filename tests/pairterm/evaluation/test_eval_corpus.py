@@ -74,6 +74,10 @@ def test_an_old_run_is_evaluated_on_whole_held_out_files_and_says_so(tmp_path: P
     assert docs[0].start == numbered(12)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "whole files" in err
+    # a directory run's held-out files have no commit and no versions: whole, and nothing to say
+    write_holdout(tmp_path, [{"path": "pkg/x.py", "commit": None, "text": numbered(40)}])
+    assert [d.doc_id for d in load_corpus(str(tmp_path))] == ["pkg/x.py"]
+    assert capsys.readouterr().err == ""
 
 
 def test_a_run_is_evaluated_on_the_new_lines_only_each_from_all_the_text_above(

@@ -34,6 +34,9 @@ MIN_NEW_CHARS = 40
 # Each piece starts a cold prompt (its start is the whole file above), so a file whose newest
 # commit touched hundreds of lines gives its longest pieces only.
 MAX_PIECES_PER_FILE = 8
+# ... and a run gives at most this many, each file's longest in turn: about 20 minutes a row for
+# the small model on 2 cores (a long history's newest commits may touch dozens of files).
+MAX_RUN_PIECES = 96
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Docu
     """The held-out documents a training run wrote to RUN/holdout.jsonl."""
     holdout = run / "holdout.jsonl"
     docs: list[Document] = []
+    by_file: list[list[Document]] = []  # each held-out file's pieces of new lines
     whole_files = False
     try:
         lines = holdout.read_text(encoding="utf-8").splitlines()
@@ -207,7 +211,9 @@ def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Docu
             spans = rec["new"]
             if not (isinstance(spans, list) and all(_is_span(s) for s in spans)):
                 raise UserError(f"{holdout}:{number}: `new` must be a list of [first, last] lines")
-            docs.extend(span_documents(name, text, spans, split))
+            pieces = span_documents(name, text, spans, split)
+            by_file.append(pieces)
+            docs.extend(pieces)
         else:
             whole_files = whole_files or bool(commit)  # a git run's file, from before spans
             doc = split_file(name, text, split)
@@ -219,7 +225,22 @@ def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Docu
               file=sys.stderr)  # fmt: skip
     if not docs:
         raise UserError(f"{holdout} holds no document long enough to evaluate on")
+    if sum(len(pieces) for pieces in by_file) > MAX_RUN_PIECES:
+        kept = {id(d) for d in _in_turn(by_file, MAX_RUN_PIECES)}
+        pieces = {id(d) for f in by_file for d in f}
+        docs = [d for d in docs if id(d) not in pieces or id(d) in kept]
     return docs[:limit] if limit is not None else docs
+
+
+def _in_turn(by_file: list[list[Document]], n: int) -> list[Document]:
+    """`n` pieces: each file's longest first, one file after another, round after round."""
+    queues = [sorted(f, key=lambda d: -len(d.target.strip())) for f in by_file]
+    out: list[Document] = []
+    depth = 0
+    while len(out) < n and any(depth < len(q) for q in queues):
+        out.extend(q[depth] for q in queues if depth < len(q))
+        depth += 1
+    return out[:n]
 
 
 def _is_span(span: object) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from pairterm.errors import UserError
 from pairterm.evaluation.corpus import (
     MAX_PIECES_PER_FILE,
+    MAX_RUN_PIECES,
     MIN_NEW_CHARS,
     FileSplit,
     load_corpus,
@@ -114,6 +115,23 @@ def test_a_file_with_many_new_lines_gives_its_longest_pieces_in_file_order(tmp_p
     assert [d.doc_id for d in load_corpus(str(tmp_path), FileSplit(1, 100), limit=3)] == [
         d.doc_id for d in docs[:3]
     ]
+
+
+def test_a_run_with_many_changed_files_gives_each_files_longest_pieces_in_turn(tmp_path: Path) -> None:
+    files = 2 * MAX_RUN_PIECES // MAX_PIECES_PER_FILE  # twice as many pieces as a run keeps
+    text = "".join(f"value_{i} = '{'v' * (40 + i)}'\n" for i in range(MAX_PIECES_PER_FILE))
+    write_holdout(tmp_path, [
+        {"path": f"f{k}.py", "commit": "c0ffee00", "text": "x = 0\n" + text, "new": [[1, MAX_PIECES_PER_FILE]]}
+        for k in range(files)
+    ])  # fmt: skip
+    docs = load_corpus(str(tmp_path), FileSplit(start_lines=1, target_chars=60))
+    assert len(docs) == MAX_RUN_PIECES
+    per_file = {}
+    for d in docs:
+        per_file.setdefault(d.doc_id.split("@")[0], []).append(int(d.doc_id.rsplit(":", 1)[1]))
+    # every file gives its longest half (the last lines are the longest), in file order
+    want = list(range(2 + MAX_PIECES_PER_FILE - MAX_PIECES_PER_FILE // 2, 2 + MAX_PIECES_PER_FILE))
+    assert len(per_file) == files and all(lines == want for lines in per_file.values())
 
 
 @pytest.mark.parametrize(

@@ -43,14 +43,7 @@ def new_line_spans(text: str, base: str | None) -> list[list[int]]:
 def records(holdout: Sequence[Document], train: Sequence[Document]) -> list[dict]:
     """holdout.jsonl's lines: each held-out document of a git history with its `new` line spans
     (a directory's held-out files have none: they are whole files no version of which trained)."""
-    trained: dict[str, Document] = {}
-    for doc in train:
-        if doc.path not in trained or doc.time >= trained[doc.path].time:
-            trained[doc.path] = doc
-    newest: dict[str, Document] = {}
-    for doc in holdout:
-        if doc.path not in newest or doc.time >= newest[doc.path].time:
-            newest[doc.path] = doc
+    trained, newest = _newest_by_path(train), _newest_by_path(holdout)
     out = []
     for doc in holdout:
         rec = {"path": doc.path, "commit": doc.commit, "text": doc.text}
@@ -60,6 +53,15 @@ def records(holdout: Sequence[Document], train: Sequence[Document]) -> list[dict
             rec["new"] = new_line_spans(doc.text, base.text if base else None) if newest_version else []
         out.append(rec)
     return out
+
+
+def _newest_by_path(docs: Sequence[Document]) -> dict[str, Document]:
+    """Each path's newest version (the later one of equal times: documents come oldest first)."""
+    newest: dict[str, Document] = {}
+    for doc in docs:
+        if doc.path not in newest or doc.time >= newest[doc.path].time:
+            newest[doc.path] = doc
+    return newest
 
 
 def new_texts(held: Sequence[dict]) -> list[str]:

@@ -68,8 +68,7 @@ def split_file(doc_id: str, text: str, split: FileSplit) -> Document | None:
     lines = file_lines(text)
     if len(lines) < 2:
         return None
-    # Short files keep at least half their lines for the human to write.
-    n_start = max(1, min(split.start_lines, len(lines) // 2))
+    n_start = _given_lines(split, len(lines))
     target = ""
     for line in lines[n_start:]:
         if target and len(target) + len(line) > split.target_chars:
@@ -80,20 +79,25 @@ def split_file(doc_id: str, text: str, split: FileSplit) -> Document | None:
     return Document(doc_id=doc_id, start="".join(lines[:n_start]), target=target)
 
 
+def _given_lines(split: FileSplit, n_lines: int) -> int:
+    """The lines a file's document starts with; a short file keeps at least half its lines for
+    the human to write."""
+    return max(1, min(split.start_lines, n_lines // 2))
+
+
 def span_documents(
     doc_id: str, text: str, spans: list[list[int]], split: FileSplit
 ) -> list[Document]:
     """Documents that write lines first..last of each span, in pieces of whole lines within
     `split.target_chars` (a line longer than that is one piece), each starting from all the text
     above it. A span that opens the file leaves its first lines as the start, as `split_file`
-    does. Pieces under MIN_NEW_CHARS of text are left out; of the rest, the MAX_PIECES_PER_FILE
-    longest are kept, in file order."""
+    does. Pieces under MIN_NEW_CHARS of text are left out (`load_run` chooses among the rest)."""
     lines = file_lines(text)
     docs: list[Document] = []
     for first, last in spans:
         last = min(last, len(lines) - 1)
         if first == 0:
-            first = max(1, min(split.start_lines, len(lines) // 2))
+            first = _given_lines(split, len(lines))
         line = first
         while line <= last:
             piece_start = line
@@ -104,8 +108,7 @@ def span_documents(
             if len(target.strip()) >= MIN_NEW_CHARS:
                 docs.append(Document(doc_id=f"{doc_id}:{piece_start + 1}",
                                      start="".join(lines[:piece_start]), target=target))  # fmt: skip
-    longest = sorted(range(len(docs)), key=lambda i: (-len(docs[i].target.strip()), i))
-    return [docs[i] for i in sorted(longest[:MAX_PIECES_PER_FILE])]
+    return docs
 
 
 def humaneval_path() -> Path:
@@ -225,22 +228,21 @@ def load_run(run: Path, split: FileSplit, limit: int | None = None) -> list[Docu
               file=sys.stderr)  # fmt: skip
     if not docs:
         raise UserError(f"{holdout} holds no document long enough to evaluate on")
-    if sum(len(pieces) for pieces in by_file) > MAX_RUN_PIECES:
-        kept = {id(d) for d in _in_turn(by_file, MAX_RUN_PIECES)}
-        pieces = {id(d) for f in by_file for d in f}
-        docs = [d for d in docs if id(d) not in pieces or id(d) in kept]
+    dropped = {id(d) for f in by_file for d in f} - {id(d) for d in _chosen_pieces(by_file)}
+    docs = [d for d in docs if id(d) not in dropped]
     return docs[:limit] if limit is not None else docs
 
 
-def _in_turn(by_file: list[list[Document]], n: int) -> list[Document]:
-    """`n` pieces: each file's longest first, one file after another, round after round."""
-    queues = [sorted(f, key=lambda d: -len(d.target.strip())) for f in by_file]
+def _chosen_pieces(by_file: list[list[Document]]) -> list[Document]:
+    """Each file's MAX_PIECES_PER_FILE longest pieces, and of those at most MAX_RUN_PIECES: each
+    file's longest first, one file after another, round after round (equals in file order)."""
+    queues = [sorted(f, key=lambda d: -len(d.target.strip()))[:MAX_PIECES_PER_FILE] for f in by_file]
     out: list[Document] = []
     depth = 0
-    while len(out) < n and any(depth < len(q) for q in queues):
+    while len(out) < MAX_RUN_PIECES and any(depth < len(q) for q in queues):
         out.extend(q[depth] for q in queues if depth < len(q))
         depth += 1
-    return out[:n]
+    return out[:MAX_RUN_PIECES]
 
 
 def _is_span(span: object) -> bool:

@@ -63,7 +63,7 @@ CATALOG: dict[str, CatalogModel] = {
     for model in (
         CatalogModel(
             name="qwen2.5-coder-0.5b",
-            description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M: a larger code model than the default",
+            description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M: the default once installed; fill-in-the-middle",
             licence="Apache-2.0",
             parts=_pandas_sns_parts(6, "0.9.0"),
             file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",

@@ -56,6 +56,7 @@ CONFIG_KEYS = {
     "rows", "out", "train_source", "train_eta", "gate", "max_steps", "train_args", "fresh",
     "corpus", "limit", "max_rounds", "human_tokens", "lenient_whitespace", "start_lines",
     "target_chars", "human_model", "human_think_tokens", "model", "max_tokens", "threads",
+    "gated_only",
 }  # fmt: skip
 
 
@@ -72,6 +73,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--train-source", metavar="SRC", help="git repository or directory to train on")
     p.add_argument("--train-eta", metavar="BITS", help=f"Empower's η for training (default {DEFAULT_ETA})")
     p.add_argument("--gate", metavar="BITS", help="also evaluate every row with the runtime gate at η=BITS")
+    p.add_argument("--gated-only", action="store_true", default=None,
+                   help="with --gate: evaluate only the gated rows (as the editor runs them)")
     p.add_argument("--max-steps", type=int, metavar="N", help="training steps per trained row (200)")
     p.add_argument("--train-args", metavar="ARGS", help="extra `pairterm train` flags, one quoted string")
     p.add_argument("--fresh", action="store_true", default=None, help="re-evaluate rows already done")
@@ -192,6 +195,8 @@ def main(argv: list[str]) -> int:
     corpus, limit, rules, split, human = environment_from_args(args)
     train_eta = parse_eta(args.train_eta) if args.train_eta else DEFAULT_ETA
     gate = parse_eta(args.gate) if args.gate else None
+    if args.gated_only and gate is None:
+        raise UserError("--gated-only needs --gate BITS")
     if args.max_steps is not None and args.max_steps < 1:
         raise UserError(f"--max-steps must be at least 1, got {args.max_steps}")
     base: EngineConfig = replace(
@@ -220,7 +225,8 @@ def main(argv: list[str]) -> int:
         kind = ROWS[key]
         label = f"{kind.label}(η={train_eta:g})" if key == "empower" else kind.label
         cfg = replace(base, max_tokens=kind.cap or base.max_tokens, adapter=adapters.get(key))
-        plan.append((key, label, cfg))
+        if not args.gated_only:
+            plan.append((key, label, cfg))
         if gate is not None:
             plan.append((f"{key}+gate", f"{label} + gate η={gate:g}", replace(cfg, eta=gate)))
 

@@ -38,6 +38,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
         (["compare", "--rows", "base,nope"], "unknown row nope"),
         (["compare", "--rows", "base,empower"], "need training: pass --train-source"),
         (["compare", "--rows", "base", "--corpus", "holdout"], "--corpus holdout"),
+        (["compare", "--rows", "base", "--gated-only"], "--gated-only needs --gate"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(
@@ -180,3 +181,20 @@ def test_compare_without_training_writes_table_chart_and_resumes(
     code, out2, _ = run_cli(capsys, *argv)
     assert code == 0 and json.loads(out2)["rows"] == results["rows"]
     assert {p.name: p.stat().st_mtime_ns for p in (out_dir / "rows").iterdir()} == stamps
+
+
+@needs_model
+def test_compare_gated_only_evaluates_the_rows_as_the_editor_runs_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Ungated rows decode up to their token cap every round: on a code model they cost most of
+    # a comparison's time and are not what the editor runs.
+    argv = ["compare", "--rows", "base,base-10", "--gate", "2", "--gated-only", "--limit", "1",
+            "--max-rounds", "3", "--threads", "1", "--out", str(tmp_path / "cmp"), "--json"]  # fmt: skip
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    assert [r["name"] for r in rows] == ["Base + gate η=2", "Base-10 + gate η=2"]
+    assert [r["settings"]["eta"] for r in rows] == [2.0, 2.0]
+    assert sorted(p.name for p in (tmp_path / "cmp" / "rows").iterdir()) == [
+        "base+gate.json", "base-10+gate.json"]  # fmt: skip

@@ -26,6 +26,7 @@ from llama_cpp import Llama
 
 from pairterm.config import build_config
 from pairterm.engine import Engine, prompt_window, split_heal
+from pairterm.model_load import open_llama
 from pairterm.stats_core import percentile
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -117,10 +118,7 @@ def main() -> int:
                           file=Path(os.devnull))
     engine = Engine(config)
     # the baseline decodes with the same adapter: the ratio measures pairterm, not the LoRA
-    bare = Llama(model_path=str(engine.model_path), n_ctx=config.n_ctx, n_batch=256,
-                 lora_path=str(config.adapter) if config.adapter else None,
-                 n_threads=config.threads, n_threads_batch=config.threads, logits_all=False,
-                 verbose=False)
+    bare = open_llama(config, engine.model_path)  # as the engine loads its own
     merged: dict[str, list[float]] = {}
     for name in args.files:
         text = (STDLIB / name).read_text(encoding="utf-8")

@@ -135,10 +135,9 @@ class Baseline:
 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    from llama_cpp import Llama
-
     from pairterm.config import build_config
     from pairterm.engine import Engine
+    from pairterm.model_load import open_llama
     from pairterm.project_context import gather, relative_name
     from pairterm.prompt import SUFFIX_CHARS
     from pairterm.suggestion_source import SuggestionSource
@@ -159,10 +158,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     load = os.getloadavg()[0]
     engine = Engine(config)
     # the baseline decodes with the same adapter: the ratio measures pairterm, not the LoRA
-    bare = Llama(model_path=str(engine.model_path), n_ctx=config.n_ctx, n_batch=256,
-                 lora_path=str(config.adapter) if config.adapter else None,
-                 n_threads=config.threads, n_threads_batch=config.threads, logits_all=False,
-                 verbose=False)
+    # (loaded as the engine loads its own: same settings, llama.cpp's load noise held back)
+    bare = open_llama(config, engine.model_path)
     source = SuggestionSource(engine)
     baseline = Baseline(engine, bare)
     per_region: list[RegionStats] = []

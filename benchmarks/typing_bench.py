@@ -144,7 +144,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
     overrides: dict[str, object] = {
         "model": args.model, "adapter": args.adapter, "eta": args.eta, "threads": args.threads,
-        "fim": not args.no_fim, "context_tokens": 0 if args.no_context else None,
+        "fim": not args.no_fim, "context_tokens": 0 if args.no_context else args.context_tokens,
         "max_decode_ms": args.max_decode_ms, "debounce_ms": args.debounce_ms,
     }  # fmt: skip
     # What a user runs, but not this machine's config file.
@@ -167,9 +167,6 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for item in corpus:
             text = item.path.read_text(encoding="utf-8")
-            # What the editor shows the model for this file (the engine takes what fits).
-            context = [] if args.no_context or args.no_project_files else gather(item.path, text)
-            source.set_context(context, relative_name(item.path))
             rng = random.Random(f"{args.seed}:{item.name}")
             if args.cross_file:
                 outside = project_names(package_files(item.path), item.path)
@@ -181,8 +178,15 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 spans = pick_regions(text, args.regions, args.chars, rng, within.get(item.name))
             file_stats = []
+            context: list[Any] = []
             for first, last in spans:
                 region = region_at(text, first, last, f"{item.name}:{first + 1}-{last + 1}")
+                # What the editor shows the model (the engine takes what fits): gathered from
+                # the file as saved before the region was typed, so that the context cannot
+                # choose by the names of the very text it is measured on.
+                context = ([] if args.no_context or args.no_project_files
+                           else gather(item.path, region.before + region.after))
+                source.set_context(context, relative_name(item.path))
                 # opening the file at the region: one cold prefill for each model, off the clock
                 engine.suggest(region.before, region.after, context=source.context,
                                path=source.path)
@@ -206,6 +210,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         # the engine shows other files only in a FIM prompt
         "context": fim and any(f["context_files"] for f in per_file),
         "own_imports": fim and not args.no_context,
+        "context_tokens": config.context_tokens,
         "eta": config.eta,
         "regions_kind": "cross-file" if args.cross_file else "within given lines" if within else "anywhere",
         "files": [f"{f.version}: {f.name}" if f.version else f.name for f in corpus],
@@ -282,6 +287,8 @@ def main() -> int:
     parser.add_argument("--adapter", help="LoRA GGUF, 'empower' (the shipped one) or 'none' (default)")
     parser.add_argument("--no-fim", action="store_true", help="prompt with the text before only")
     parser.add_argument("--no-context", action="store_true", help="no other project files")
+    parser.add_argument("--context-tokens", type=int, metavar="N",
+                        help="token budget of the project files (default: the config's)")
     parser.add_argument("--files", nargs="+", metavar="F", help="Python files instead of corpus")
     parser.add_argument("--json", action="store_true", help="one JSON object, per file too")
     parser.add_argument("--seed", type=int, default=0, help="chooses the regions")

@@ -15,7 +15,8 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ IMPORT_SCAN_LINES = 400  # imports are at the top; a file's later lines are not 
 IMPORT_SCAN_CHARS = 40_000
 IMPORT_LINE = re.compile(r"(from\s+\.*[\w.]*\s+import\b|import\s+[\w.]+)")  # at a line's start
 IMPORT_STATEMENT_LINES = 200
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
 @dataclass(frozen=True)
@@ -66,33 +68,62 @@ def python_outline(source: str, wanted: Collection[str] = ()) -> str:
     return "".join(outline_parts(source, wanted))
 
 
-def outline_parts(source: str, wanted: Collection[str] = ()) -> tuple[str, str]:
-    """python_outline in two parts: the definitions of `wanted` names, and the rest."""
+def outline_parts(
+    source: str, wanted: Collection[str] = (), used: Collection[str] = ()
+) -> tuple[str, str]:
+    """python_outline in two parts: what the edited file takes from this one, and the rest.
+
+    The first part holds the definitions of `wanted` names and of module-level names in `used`
+    (the identifiers of the edited file: `module.function` reaches a function no import names),
+    and of those classes only the members the edited file uses, `__init__` and class-level
+    names. A class of 40 methods of which the file calls two then costs three lines, not forty,
+    so the budget reaches more of the files it imports. The other members follow in the second
+    part under their class line again."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return "", head(source)
     lines = source.splitlines()
     leading = set(wanted)
+    use = set(used)
 
-    def signature(node: ast.AST, out: list[str]) -> None:
+    def header(node: ast.AST, out: list[str]) -> tuple[list[ast.stmt], str]:
         body = getattr(node, "body", [])
-        first = body[0].lineno if body else node.lineno + 1  # type: ignore[attr-defined]
-        start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])  # type: ignore[attr-defined]
-        out.extend(lines[start - 1 : max(first - 1, node.lineno)])  # type: ignore[attr-defined]
-        doc = ast.get_docstring(node) if isinstance(
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            out.extend(compact_signature(node))
+        else:
+            # the class line(s), up to the first member's first decorator
+            first = min([d.lineno for d in getattr(body[0], "decorator_list", [])]
+                        + [body[0].lineno]) if body else node.lineno + 1  # type: ignore[attr-defined]
+            start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])  # type: ignore[attr-defined]
+            out.extend(lines[start - 1 : max(first - 1, node.lineno)])  # type: ignore[attr-defined]
+        return body, " " * (body[0].col_offset if body else 4)
+
+    def signature(node: ast.AST, out: list[str], members: Callable[[ast.stmt], bool] | None = None,
+                  doc: bool = True) -> None:
+        body, indent = header(node, out)
+        text = ast.get_docstring(node) if doc and isinstance(
             node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else None
-        indent = " " * (body[0].col_offset if body else 4)
-        if doc:
-            out.append(f'{indent}"""{doc.strip().splitlines()[0]}"""')
+        if text:
+            out.append(f'{indent}"""{text.strip().splitlines()[0]}"""')
         if isinstance(node, ast.ClassDef):
             for child in body:
+                if (members is not None and not members(child)) or _is_overload(child):
+                    continue
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                     signature(child, out)
                 elif isinstance(child, ast.Assign | ast.AnnAssign):
                     out.extend(lines[child.lineno - 1 : child.end_lineno][:3])
-        elif not doc:
+        elif not text:
             out.append(f"{indent}...")
+
+    def member_used(child: ast.stmt) -> bool:
+        if isinstance(child, ast.Assign | ast.AnnAssign):
+            return True  # fields: what a dataclass or model is built from
+        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return False
+        names = _defined_names(child)
+        return bool(names & use) or "__init__" in names
 
     first: list[str] = []
     rest: list[str] = []
@@ -101,12 +132,48 @@ def outline_parts(source: str, wanted: Collection[str] = ()) -> tuple[str, str]:
             chunk = lines[node.lineno - 1 : node.end_lineno][:3]
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             chunk = []
-            signature(node, chunk)
+            if _is_overload(node):
+                continue
         else:
             continue
-        (first if _defined_names(node) & leading else rest).extend(chunk)
+        names = _defined_names(node)
+        if not names & (leading | use):
+            if not chunk:
+                signature(node, chunk)
+            rest.extend(chunk)
+        elif isinstance(node, ast.ClassDef) and use:
+            signature(node, first, member_used)
+            others = [c for c in node.body if isinstance(
+                c, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                and not member_used(c) and not _is_overload(c)]
+            if others:
+                header(node, rest)
+                for child in others:
+                    signature(child, rest)
+        else:
+            if not chunk:
+                signature(node, chunk)
+            first.extend(chunk)
     lead, other = ("".join(line + "\n" for line in part) for part in (first, rest))
     return lead, other
+
+
+def compact_signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """A function's decorators and its `def` line, the parameters on one line without the
+    comments between them: a signature laid out one parameter a line costs about twice the
+    tokens for what the model needs of it."""
+    indent = " " * node.col_offset
+    out = [f"{indent}@{ast.unparse(d)}" for d in node.decorator_list]
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns is not None else ""
+    kind = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    out.append(f"{indent}{kind} {node.name}({ast.unparse(node.args)}){returns}:")
+    return out
+
+
+def _is_overload(node: ast.AST) -> bool:
+    """An `@overload` stub: the implementation's signature follows and says what it does."""
+    return any((d.id if isinstance(d, ast.Name) else d.attr if isinstance(d, ast.Attribute)
+                else "") == "overload" for d in getattr(node, "decorator_list", []))
 
 
 def _defined_names(node: ast.stmt) -> set[str]:
@@ -155,9 +222,13 @@ def head(source: str, lines: int = HEAD_LINES) -> str:
     return "".join(source.splitlines(keepends=True)[:lines])
 
 
-def summary(path: Path, text: str, wanted: Collection[str] = ()) -> tuple[str, str]:
-    """What the model sees of a file: (the definitions the edited file imports, the rest)."""
-    return outline_parts(text, wanted) if path.suffix in (".py", ".pyi") else ("", head(text))
+def summary(
+    path: Path, text: str, wanted: Collection[str] = (), used: Collection[str] = ()
+) -> tuple[str, str]:
+    """What the model sees of a file: (what the edited file takes from it, the rest)."""
+    if path.suffix in (".py", ".pyi"):
+        return outline_parts(text, wanted, used)
+    return "", head(text)
 
 
 def imported_files(path: Path, text: str, root: Path) -> dict[Path, set[str]]:
@@ -271,7 +342,17 @@ def gather(
     # The file's own package first: its names are the project's, others are libraries'.
     package = here.relative_to(top).parts[0] if here.is_relative_to(top) else None
     wanted = imported_files(path, text, root)
-    imported = sorted(wanted, key=lambda f: package is None or not f.is_relative_to(top / package))
+    used = Counter(IDENTIFIER.findall(text))
+
+    def uses(file: Path) -> int:
+        """How often the file names what it takes from `file` (the import itself aside)."""
+        return sum(max(0, used[name] - 1) for name in wanted[file]) + used[
+            file.parent.name if file.stem == "__init__" else file.stem]
+
+    # Stable sorts: the package first, within it the modules the file uses most, ties in
+    # import order. Imports are often sorted by name, which says nothing of their worth.
+    imported = sorted(wanted, key=uses, reverse=True)
+    imported.sort(key=lambda f: package is None or not f.is_relative_to(top / package))
     for candidate in (*imported, *buffers, *recent_files(root, path)):
         if candidate not in order and candidate != here:
             order.append(candidate)
@@ -289,7 +370,7 @@ def gather(
             name = file.relative_to(top).as_posix()
         except ValueError:
             name = file.name
-        lead, rest = summary(file, body, wanted.get(file, ()))
+        lead, rest = summary(file, body, wanted.get(file, ()), used)
         out.append(ContextFile(name, lead + rest, len(lead)))
     return out
 

@@ -57,7 +57,8 @@ def test_the_outline_keeps_signatures_and_first_doc_lines_but_no_bodies() -> Non
 def test_the_names_a_file_imports_come_first_in_the_outline_of_their_module(tmp_path: Path) -> None:
     pkg = project(tmp_path)
     here = pkg / "layout.py"
-    text = "from shapes.geometry import Region\nfrom .util import clamp\n\n\ndef fit(r: Region):\n    "
+    text = ("from shapes.geometry import Region\nfrom .util import clamp\n\n\n"
+            "def fit(r: Region):\n    return r.contains(0, 0) and r")
     here.write_text(text)
 
     files = gather(here, text)
@@ -68,6 +69,44 @@ def test_the_names_a_file_imports_come_first_in_the_outline_of_their_module(tmp_
     assert geometry.startswith('class Region:\n    """A rectangle."""\n    def contains(')
     assert geometry.index("class Region") < geometry.index("ORIGIN") < geometry.index("class Size")
     assert "shapes/layout.py" not in [f.path for f in files]
+
+
+BIG = "class Server:\n    def __init__(self, name):\n        pass\n" + "".join(
+    f"\n    def handler_{i}(self, request):\n        return {i}\n" for i in range(30))
+
+
+def test_of_an_imported_class_the_members_the_file_uses_lead_the_others_come_last(
+        tmp_path: Path) -> None:
+    pkg = project(tmp_path)
+    (pkg / "server.py").write_text(BIG)
+    here = pkg / "app.py"
+    text = ("from shapes.geometry import Size\nfrom shapes.server import Server\n\n"
+            "s = Server('x')\ns.handler_7(None)\ns.handler_21(None)\n")
+    here.write_text(text)
+
+    files = gather(here, text)
+
+    server = files[0]  # used three times against Size's none: first, though imported second
+    assert [f.path for f in files[:2]] == ["shapes/server.py", "shapes/geometry.py"]
+    lead = server.text[: server.lead]
+    assert lead == ("class Server:\n    def __init__(self, name):\n        ...\n"
+                    "    def handler_7(self, request):\n        ...\n"
+                    "    def handler_21(self, request):\n        ...\n")
+    # the rest of the class follows under its class line, once every file's lead has had room
+    assert server.text[server.lead :].startswith("class Server:\n    def handler_0(")
+    assert server.text.count("def handler_") == 30
+
+
+def test_a_signature_is_one_line_without_its_comments_and_overload_stubs_are_left_out() -> None:
+    source = ("from typing import overload\n\n\nclass Client:\n"
+              "    @overload\n    def call(self, x: int) -> int: ...\n"
+              "    @overload\n    def call(self, x: str) -> str: ...\n"
+              "    @staticmethod\n    async def call(\n        x,  # what to send\n"
+              "        *,\n        timeout: float = 1.0,\n    ) -> object:\n"
+              '        """Send it."""\n        return x\n')
+    assert python_outline(source) == ("class Client:\n    @staticmethod\n"
+                                      "    async def call(x, *, timeout: float=1.0) -> object:\n"
+                                      '        """Send it."""\n')
 
 
 def test_a_plain_import_shows_the_module_in_file_order_then_recent_files(tmp_path: Path) -> None:

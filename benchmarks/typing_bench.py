@@ -178,7 +178,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 spans = pick_regions(text, args.regions, args.chars, rng, within.get(item.name))
             file_stats = []
-            context: list[Any] = []
+            shown_files = 0  # the most project files any region of this file saw
             for first, last in spans:
                 region = region_at(text, first, last, f"{item.name}:{first + 1}-{last + 1}")
                 # What the editor shows the model (the engine takes what fits): gathered from
@@ -187,6 +187,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 context = ([] if args.no_context or args.no_project_files
                            else gather(item.path, region.before + region.after))
                 source.set_context(context, relative_name(item.path))
+                shown_files = max(shown_files, len(context))
                 # opening the file at the region: one cold prefill for each model, off the clock
                 engine.suggest(region.before, region.after, context=source.context,
                                path=source.path)
@@ -197,7 +198,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 ))  # fmt: skip
             per_region.extend(file_stats)
             per_file.append({"file": item.name, "version": item.version,
-                             "context_files": len(context), **summarize(file_stats)})
+                             "context_files": shown_files, **summarize(file_stats)})
         fim = getattr(engine, "fim", None) is not None
     finally:
         engine.close()
@@ -209,7 +210,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "fim": fim,
         # the engine shows other files only in a FIM prompt
         "context": fim and any(f["context_files"] for f in per_file),
-        "own_imports": fim and not args.no_context,
+        "own_imports": fim and config.context_tokens > 0,
         "context_tokens": config.context_tokens,
         "eta": config.eta,
         "regions_kind": "cross-file" if args.cross_file else "within given lines" if within else "anywhere",

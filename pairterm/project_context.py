@@ -39,9 +39,9 @@ IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 @dataclass(frozen=True)
 class ContextFile:
     """One chunk of another project file: a path relative to the project root, and its text.
-    The first `lead` characters of it (whole lines) are what the edited file takes from it, the
-    definitions of the names it imports: the token budget goes to every file's lead before it
-    goes to the rest of any file."""
+    The first `lead` characters of it (whole lines) are what the edited file uses of it, the
+    definitions of the names it imports or mentions: the token budget goes to every file's lead
+    before it goes to the rest of any file."""
 
     path: str
     text: str
@@ -97,7 +97,9 @@ def outline_parts(
                         + [body[0].lineno]) if body else node.lineno + 1  # type: ignore[attr-defined]
             start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])  # type: ignore[attr-defined]
             out.extend(lines[start - 1 : max(first - 1, node.lineno)])  # type: ignore[attr-defined]
-        return body, " " * (body[0].col_offset if body else 4)
+        # a one-line `def f(): return 1` has its body on the def line: indent one level instead
+        below = body and body[0].lineno > node.lineno  # type: ignore[attr-defined]
+        return body, " " * (body[0].col_offset if below else node.col_offset + 4)  # type: ignore[attr-defined]
 
     def signature(node: ast.AST, out: list[str], members: Callable[[ast.stmt], bool] | None = None,
                   doc: bool = True) -> None:
@@ -107,8 +109,9 @@ def outline_parts(
         if text:
             out.append(f'{indent}"""{text.strip().splitlines()[0]}"""')
         if isinstance(node, ast.ClassDef):
+            stubs = _overload_stubs(body)
             for child in body:
-                if (members is not None and not members(child)) or _is_overload(child):
+                if (members is not None and not members(child)) or child in stubs:
                     continue
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                     signature(child, out)
@@ -127,12 +130,13 @@ def outline_parts(
 
     first: list[str] = []
     rest: list[str] = []
+    stubs = _overload_stubs(tree.body)
     for node in tree.body:
         if isinstance(node, ast.Assign | ast.AnnAssign):
             chunk = lines[node.lineno - 1 : node.end_lineno][:3]
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             chunk = []
-            if _is_overload(node):
+            if node in stubs:
                 continue
         else:
             continue
@@ -143,9 +147,10 @@ def outline_parts(
             rest.extend(chunk)
         elif isinstance(node, ast.ClassDef) and use:
             signature(node, first, member_used)
+            inner = _overload_stubs(node.body)
             others = [c for c in node.body if isinstance(
                 c, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                and not member_used(c) and not _is_overload(c)]
+                and not member_used(c) and c not in inner]
             if others:
                 header(node, rest)
                 for child in others:
@@ -166,8 +171,19 @@ def compact_signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]
     out = [f"{indent}@{ast.unparse(d)}" for d in node.decorator_list]
     returns = f" -> {ast.unparse(node.returns)}" if node.returns is not None else ""
     kind = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
-    out.append(f"{indent}{kind} {node.name}({ast.unparse(node.args)}){returns}:")
+    params = getattr(node, "type_params", None)  # Python 3.12's def f[T](...)
+    generic = f"[{', '.join(ast.unparse(t) for t in params)}]" if params else ""
+    out.append(f"{indent}{kind} {node.name}{generic}({ast.unparse(node.args)}){returns}:")
     return out
+
+
+def _overload_stubs(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The `@overload` stubs of a body whose implementation follows in it: its signature says
+    what they do. In a `.pyi` stub file, where no implementation follows, they stay."""
+    implemented = {n.name for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                   and not _is_overload(n)}
+    return [n for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            and _is_overload(n) and n.name in implemented]
 
 
 def _is_overload(node: ast.AST) -> bool:
@@ -342,11 +358,11 @@ def gather(
     # The file's own package first: its names are the project's, others are libraries'.
     package = here.relative_to(top).parts[0] if here.is_relative_to(top) else None
     wanted = imported_files(path, text, root)
-    used = Counter(IDENTIFIER.findall(text))
+    used = usage(text)
 
     def uses(file: Path) -> int:
-        """How often the file names what it takes from `file` (the import itself aside)."""
-        return sum(max(0, used[name] - 1) for name in wanted[file]) + used[
+        """How often the file names what it takes from `file`, or the module itself."""
+        return sum(used[name] for name in wanted[file]) + used[
             file.parent.name if file.stem == "__init__" else file.stem]
 
     # Stable sorts: the package first, within it the modules the file uses most, ties in
@@ -370,9 +386,29 @@ def gather(
             name = file.relative_to(top).as_posix()
         except ValueError:
             name = file.name
-        lead, rest = summary(file, body, wanted.get(file, ()), used)
+        # only what the file imports is chosen by use; any other file is shown in file order
+        lead, rest = summary(file, body, wanted[file], used) if file in wanted else summary(
+            file, body)
         out.append(ContextFile(name, lead + rest, len(lead)))
     return out
+
+
+def usage(text: str) -> Counter[str]:
+    """How often a Python file names each identifier outside its import statements; a name
+    imported `as` another counts the other's uses too."""
+    tree = _parse_leading(text)
+    lines = text.splitlines()
+    aliases: list[tuple[str, str]] = []
+    if tree is not None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for i in range(node.lineno - 1, node.end_lineno or node.lineno):
+                    lines[i] = ""
+                aliases += [(a.name, a.asname) for a in node.names if a.asname]
+    counts = Counter(IDENTIFIER.findall("\n".join(lines)))
+    for name, alias in aliases:
+        counts[name] += counts[alias]
+    return counts
 
 
 def relative_name(path: Path | None, root: Path | None = None) -> str | None:

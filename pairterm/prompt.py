@@ -113,7 +113,7 @@ def project_tokens(
     """The repository preamble: files in the model's own format, within `budget` tokens, ending
     with the separator that names the file being edited. Empty without a file-separator token.
 
-    The budget goes first to each file's lead (the definitions the edited file imports from it),
+    The budget goes first to each file's lead (what the edited file uses of it),
     in the order given, then to the rest of each file in that order; a part that does not fit
     whole is cut at a line end. So a file that imports from many others sees what it takes from
     each of them, not the whole outline of the first."""

@@ -147,3 +147,25 @@ def test_comments_continuations_and_prose_do_not_spoil_the_imports_above() -> No
             "def f():\n    return a\n")
     assert imports_above(text, text.index("def f")) == (
         "from x import a, b as c\nfrom y import d, e\nimport os\nfrom . import sibling\n")
+
+
+def test_a_stub_file_keeps_its_overloads_as_they_are_all_it_says() -> None:
+    source = ("from typing import overload\n\n@overload\ndef get(x: int) -> int: ...\n"
+              "@overload\ndef get(x: str) -> str: ...\n")
+    assert python_outline(source) == ("@overload\ndef get(x: int) -> int:\n    ...\n"
+                                      "@overload\ndef get(x: str) -> str:\n    ...\n")
+
+
+def test_modules_are_ranked_by_use_of_what_they_give_not_by_the_import_lines(
+        tmp_path: Path) -> None:
+    pkg = project(tmp_path)
+    (pkg / "__init__.py").write_text("VERSION = '1'\n")
+    (pkg / "server.py").write_text(BIG)
+    here = pkg / "app.py"
+    # every import line names the package, and Server arrives under another name
+    text = ("from shapes import VERSION\nfrom shapes.geometry import Size\nfrom shapes.util import clamp\n"
+            "from shapes.server import Server as S\n\nS('a')\nS('b')\nclamp(1, 0, 2)\n")
+    here.write_text(text)
+
+    assert [f.path for f in gather(here, text)[:4]] == [
+        "shapes/server.py", "shapes/util.py", "shapes/__init__.py", "shapes/geometry.py"]

@@ -51,6 +51,7 @@ ROWS = {
     "sft-20": RowKind("SFT-20", "sft-20"),
     "sft-rand": RowKind("SFT-RAND", "sft-rand"),
     "empower": RowKind("Empower", "empower"),
+    "next-20": RowKind("Next-20", "next-20"),
 }
 CONFIG_KEYS = {
     "rows", "out", "train_source", "train_eta", "gate", "max_steps", "train_args", "fresh",

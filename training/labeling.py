@@ -215,14 +215,14 @@ def build_examples(
         length = labels.completion_length(
             options.method, after, options.eta, length_rng, options.max_completion
         )
-        built = form.example(d, ids, n, length)
-        length = len(built.completion_ids) - 1
+        built = form.example(d, ids, n, length, stop=options.method.stops)
+        length = len(built.completion_ids) - int(built.stopped)
         yield {
             "path": docs[d].path,
             "commit": docs[d].commit,
             "state": n,
             "prefix_tail": decode(built.prompt_ids[-16:]),
-            "completion": decode(built.completion_ids[:-1]),
+            "completion": decode(built.completion_ids[:length]),
             "tokens": length,
             "bits": labels.cumulative_bits(after, length),
             "stop_bits": float(after[length]) if length < len(after) else None,

@@ -21,10 +21,12 @@ SFT_RAND_MAX = 30
 
 @dataclass(frozen=True)
 class Method:
-    """`empower`, `sft-N` (fixed N tokens) or `sft-rand` (1..30 tokens)."""
+    """`empower`, `sft-N` (fixed N tokens), `sft-rand` (1..30 tokens) or `next-N` (N tokens with
+    no end-of-generation after them unless the person's text ends there: `stops` is False)."""
 
     name: str
     fixed: int | None = None
+    stops: bool = True
 
     def __str__(self) -> str:
         return self.name
@@ -34,10 +36,10 @@ def parse_method(text: str) -> Method:
     value = text.strip().lower()
     if value in ("empower", "sft-rand"):
         return Method(value)
-    match = re.fullmatch(r"sft-(\d+)", value)
-    if match and int(match.group(1)) >= 1:
-        return Method(value, fixed=int(match.group(1)))
-    raise UserError(f"--method must be empower, sft-N (N >= 1) or sft-rand, got {text!r}")
+    match = re.fullmatch(r"(sft|next)-(\d+)", value)
+    if match and int(match.group(2)) >= 1:
+        return Method(value, fixed=int(match.group(2)), stops=match.group(1) == "sft")
+    raise UserError(f"--method must be empower, sft-N, next-N (N >= 1) or sft-rand, got {text!r}")
 
 
 def empower_length(surprises: Sequence[float], eta: float) -> int:

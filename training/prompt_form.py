@@ -41,6 +41,7 @@ class Example:
     prompt_ids: list[int]
     completion_ids: list[int]
     own_tail: int | None = None
+    stopped: bool = True  # completion_ids ends with the stop token
 
     def ids(self) -> dict:
         """The fields the trainer reads (training.loss.collate), as an examples.jsonl row has them."""
@@ -58,9 +59,12 @@ class PrefixForm:
     def __init__(self, context: int, stop_id: int, prefix_ids: Sequence[int] = ()) -> None:
         self.context, self.stop_id, self.prefix_ids = context, stop_id, list(prefix_ids)
 
-    def example(self, doc: int, ids: Sequence[int], n: int, length: int) -> Example:
+    def example(self, doc: int, ids: Sequence[int], n: int, length: int, stop: bool = True) -> Example:
+        """`stop` False: no stop token after the completion unless the document ends there."""
         prompt = [*self.prefix_ids, *ids[max(0, n - self.context) : n]]
-        return Example(prompt, [*ids[n : n + length], self.stop_id])
+        stopped = stop or n + length >= len(ids)
+        return Example(prompt, [*ids[n : n + length], *([self.stop_id] if stopped else [])],
+                       stopped=stopped)  # fmt: skip
 
 
 class FimForm:
@@ -85,7 +89,8 @@ class FimForm:
         whatever the method or the order states are built in."""
         return random.Random(f"fim-gap-{self.seed}-{doc}-{n}").randint(0, MAX_GAP_LINES)
 
-    def example(self, doc: int, ids: Sequence[int], n: int, length: int) -> Example:
+    def example(self, doc: int, ids: Sequence[int], n: int, length: int, stop: bool = True) -> Example:
+        """`stop` False: no stop token after the completion unless it reaches SUFFIX."""
         before = self.decode(list(ids[max(0, n - self.context) : n]))
         if n > self.context:  # the editor's window starts at a line start
             cut = before.find("\n")
@@ -96,8 +101,10 @@ class FimForm:
         own = self.tokenize(middle)
         prompt = [*self.prefix_ids, self.pre, *self.tokenize(prefix), self.suf,
                   *self.tokenize(suffix), self.mid, *own]  # fmt: skip
-        return Example(prompt, [*self._written(ids, n, length, rest[:room]), self.stop_id],
-                       own_tail=len(own))  # fmt: skip
+        written, reached = self._written(ids, n, length, rest[:room])
+        stopped = stop or reached
+        return Example(prompt, [*written, *([self.stop_id] if stopped else [])], own_tail=len(own),
+                       stopped=stopped)  # fmt: skip
 
     def _rest(self, ids: Sequence[int], n: int, length: int, gap: int) -> str:
         """The text after the state, decoded as far as the gap's lines and a whole SUFFIX reach
@@ -110,18 +117,21 @@ class FimForm:
                 return rest
             end += REST_TOKENS
 
-    def _written(self, ids: Sequence[int], n: int, length: int, allowed: str) -> list[int]:
+    def _written(
+        self, ids: Sequence[int], n: int, length: int, allowed: str
+    ) -> tuple[list[int], bool]:
         """The first `length` tokens after the state, as far as they stay within `allowed` (the
-        text before SUFFIX). Where a token runs across SUFFIX's start (Qwen writes a blank line's
-        two newlines as one token), the part of it before SUFFIX is tokenized on its own, so the
-        completion is all the person's text up to SUFFIX, not one token short of it."""
+        text before SUFFIX), and whether they reach SUFFIX. Where a token runs across SUFFIX's
+        start (Qwen writes a blank line's two newlines as one token), the part of it before
+        SUFFIX is tokenized on its own, so the completion is all the person's text up to SUFFIX,
+        not one token short of it."""
         k = length
         text = self.decode(list(ids[n : n + k]))
         while k > 0 and len(text) > len(allowed):
             k -= 1
             text = self.decode(list(ids[n : n + k]))
         tail = self.tokenize(allowed[len(text) :]) if k < length else []
-        return [*ids[n : n + k], *tail]
+        return [*ids[n : n + k], *tail], k < length or len(text) == len(allowed)
 
 
 def fim_layout(before: str, rest: str, gap: int) -> tuple[tuple[str, str, str], int]:

@@ -117,6 +117,8 @@ def _stored_request(stored: dict) -> TrainRequest:
         if request.budget is None:  # ... and, as in from_json, without the budget it never had
             request = replace(request, budget="none")
         request = replace(request, no_fim=True)  # ... and before FIM-form examples
+        # ... and with the method it recorded: its argv left out the default of its time.
+        request = replace(request, method=str(stored.get("method", "empower")))
     # absolute: the run may be resumed from another directory
     return replace(request, source=stored["source"])
 

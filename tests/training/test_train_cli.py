@@ -76,6 +76,18 @@ def test_run_directory_contract(runs: dict[str, Path], tiny_model: Path, git_rep
     assert {"prefix_tail", "completion", "bits", "tokens", "path", "state"} <= set(examples[0])
 
 
+def test_the_default_method_is_sft_20(git_repo: Path, tiny_model: Path, tmp_path: Path) -> None:
+    # With the editor's gate deciding where suggestions stop, SFT-20 labels wrote more of the
+    # author's code than Empower's on both repositories measured (README), so they are the default.
+    run = tmp_path / "run"
+    assert train(git_repo, "--out", run, "--base", tiny_model, *FAST) == 0
+    assert read(run, "run.json")["method"] == "sft-20"
+    examples = read(run, "examples.jsonl")
+    assert examples and all(0 < e["tokens"] <= 20 for e in examples)
+    assert any(e["tokens"] == 20 for e in examples)
+    assert read(run, "label_stats.json")["empty_share"] == 0
+
+
 def tuned_terms(git_repo: Path, tiny_model: Path, run: Path, flags: list[str], **weights):  # type: ignore[no-untyped-def]
     """Train a run with `flags`, then the loss terms (training.loss.LossTerms, weighted by
     `weights`) of its adapter on the run's own examples."""
@@ -110,7 +122,10 @@ def test_the_text_term_makes_the_adapter_predict_the_sources_own_code(
     own = {}
     for text in ("0", "4"):
         run = tmp_path / f"text{text}"
-        flags = [*FAST, "--max-steps", "12", "--lr", "5e-3", "--kl", "0", "--text", text]
+        # Empower: its short completions leave the person's text to the term (SFT-20's
+        # 20-token completions teach much of it on their own)
+        flags = [*FAST, "--method", "empower", "--max-steps", "12", "--lr", "5e-3", "--kl", "0",
+                 "--text", text]  # fmt: skip
         own[text] = tuned_terms(git_repo, tiny_model, run, flags, text=1.0).text.item()
         assert read(run, "report.json")["text"] == float(text)
     # the same states, steps and seed: only the term differs. The tiny random model learns text

@@ -101,6 +101,12 @@ def test_fim_examples_are_laid_out_as_the_editor_lays_out_its_prompt(fim_tokeniz
         else:
             assert completion[:-1] == ids[n : n + 12]
         assert form.example(0, ids, n, 12) == ex  # the same state, the same example
+        # next-N: the same text; the stop token only where the person's text meets SUFFIX
+        open_ended = form.example(0, ids, n, 12, stop=False)
+        assert open_ended.prompt_ids == ex.prompt_ids
+        reached = len(whole) >= room
+        assert open_ended.stopped == reached
+        assert open_ended.completion_ids == (completion if reached else completion[:-1])
     assert len(gaps) > 5 and cut > 0  # gaps vary by state, and some completions stop at SUFFIX
 
 

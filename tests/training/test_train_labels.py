@@ -10,6 +10,7 @@ import pytest
 from pairterm.errors import UserError
 from training import labels
 from training.labels import Method, completion_length, empower_length, parse_method
+from training.prompt_form import PrefixForm
 
 # surprises of the human's next tokens, bits; prefix sums: 1.0, 3.0, 3.5, 6.5, 6.75
 SURPRISES = [1.0, 2.0, 0.5, 3.0, 0.25]
@@ -56,6 +57,26 @@ def test_sft_lengths_take_n_tokens_or_what_is_left() -> None:
     assert completion_length(ten, [9.0] * 30, 0.0, rng, cap=128) == 10  # surprise is ignored
     assert completion_length(ten, [0.0] * 4, 0.0, rng, cap=128) == 4
     assert completion_length(parse_method("sft-20"), [1.0] * 25, 0.0, rng, cap=16) == 16
+
+
+def test_next_n_is_sft_n_without_a_learned_stop() -> None:
+    rng = random.Random(0)
+    nxt, sft = parse_method("next-20"), parse_method("sft-20")
+    assert (nxt.fixed, nxt.stops, sft.stops) == (20, False, True)
+    assert completion_length(nxt, [9.0] * 30, 0.0, rng, cap=128) == 20
+    assert completion_length(nxt, [0.0] * 4, 0.0, rng, cap=128) == 4
+    with pytest.raises(UserError, match="next-N"):
+        parse_method("next-0")
+
+
+def test_a_prefix_example_stops_only_where_the_text_ends_for_next_n() -> None:
+    form = PrefixForm(context=8, stop_id=99, prefix_ids=[1])
+    ids = list(range(10, 40))
+    assert form.example(0, ids, 5, 20).completion_ids == [*ids[5:25], 99]
+    open_ended = form.example(0, ids, 5, 20, stop=False)
+    assert open_ended.completion_ids == ids[5:25] and not open_ended.stopped
+    at_end = form.example(0, ids, 25, 5, stop=False)  # the file ends after these five tokens
+    assert at_end.completion_ids == [*ids[25:], 99] and at_end.stopped
 
 
 def test_empower_length_respects_the_cap() -> None:

@@ -57,7 +57,7 @@ def test_short_training_run_on_the_default_model(model_path: Path, tmp_path: Pat
         (src / f"mod{i}.py").write_text(python_source(100 + i, functions=2))
     run = tmp_path / "run"
     rc = pairterm_main(
-        ["train", str(src), "--out", str(run), "--max-steps", "2", "--batch-size", "2",
+        ["train", str(src), "--out", str(run), "--method", "empower", "--max-steps", "2", "--batch-size", "2",
          "--grad-accum", "1", "--context", "48", "--max-examples", "8", "--eta", "6", "--quiet", "--threads", "1",
          "--holdout", "0.34"]
     )  # fmt: skip

@@ -202,3 +202,7 @@ def test_a_run_from_before_budgets_resumes_without_one(tmp_path: Path) -> None:
     assert training_run.budget_seconds(request) is None
     new = {**old, "argv": [*old["argv"], "--budget", "10m"]}
     assert training_run.budget_seconds(training_run._stored_request(new)) == 600
+    # its argv left out the method that was the default then; run.json recorded it
+    bare = {"argv": [str(tmp_path), "--out", str(tmp_path / "run")], "source": str(tmp_path),
+            "method": "empower"}
+    assert training_run._stored_request(bare).method == "empower"

@@ -142,8 +142,8 @@ def build_parser() -> ArgumentParser:
     src.add_argument("--holdout", type=float, default=_D.holdout,
                      help="share of newest work kept for evaluation")
     lab = p.add_argument_group("labels")
-    lab.add_argument("--method", default=_D.method, help="sft-N | empower | sft-rand (default sft-20: the first 20 tokens "
-                     "after each state; the editor's gate decides where suggestions stop)")
+    lab.add_argument("--method", default=_D.method, help="sft-N | next-N | empower | sft-rand (default sft-20: the first 20 "
+                     "tokens after each state; the editor's gate decides where suggestions stop)")
     lab.add_argument("--eta", default=_D.eta, help=f"bits for Empower (default {DEFAULT_ETA})")
     lab.add_argument("--base", help="base model: a name from `pairterm model list`, a .gguf file or an HF "
                                     "directory (default: the editor's default model, which the adapter then fits)")
@@ -196,10 +196,8 @@ def to_argv(request: TrainRequest) -> list[str]:
     for f in fields(TrainRequest):
         value, default = getattr(request, f.name), getattr(_D, f.name)
         flag = "--" + f.name.replace("_", "-")
-        if f.name in ("source", "force") or value is None:
-            continue
-        # the method is always written: a record must say it even after the default changes
-        if value == default and f.name != "method":
+        # the method is written even as the default: a record must say it after the default changes
+        if f.name in ("source", "force") or value is None or (value == default and f.name != "method"):
             continue
         if isinstance(value, bool):
             argv.append(flag)

@@ -114,11 +114,10 @@ def _stored_request(stored: dict) -> TrainRequest:
         request = req.from_json(stored["request"])
     else:  # a run started before requests were stored: its flags, as given
         request = req.from_argv(stored["argv"])
-        if request.budget is None:  # ... and, as in from_json, without the budget it never had
-            request = replace(request, budget="none")
-        request = replace(request, no_fim=True)  # ... and before FIM-form examples
-        # ... and with the method it recorded: its argv left out the default of its time.
-        request = replace(request, method=str(stored.get("method", "empower")))
+        # ... as in from_json, without the budget it never had, before FIM-form examples, and
+        # with the method it recorded (its argv left out the default of its time)
+        request = replace(request, budget=request.budget or "none", no_fim=True,
+                          method=str(stored.get("method", "empower")))
     # absolute: the run may be resumed from another directory
     return replace(request, source=stored["source"])
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pairterm.project_context import IMPORT_CHARS, gather, imports_above, python_outline
+from pairterm.project_context import IMPORT_CHARS, gather, imports_above
+from pairterm.python_outline import python_outline
 
 GEOMETRY = '''"""Shapes."""
 
